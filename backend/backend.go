@@ -1,0 +1,181 @@
+// Package backend is the contract between tensors and kernels.
+//
+// A Backend owns buffers on one device and runs kernels on them. Kernels
+// receive buffers plus Layouts and never see a tensor; all shape logic —
+// validation, broadcasting (expressed as stride-0 axes), type promotion and
+// output shapes — is resolved by package tensor before a kernel runs, so a
+// kernel may assume its arguments are consistent.
+//
+// Kernels compute on Float32, Float64, Int32, Int64 and Bool buffers (see
+// Op.IntOK for which ops accept integers). Float16 and BFloat16 are storage
+// types: Copy, Cast, Fill and the index kernels move them, and package
+// tensor computes on them in float32.
+//
+// Host code never reaches into a buffer: Read and Write copy between a buffer
+// and host memory (and synchronise, on devices that run asynchronously).
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// DeviceType names a kind of device.
+type DeviceType uint8
+
+const (
+	CPU DeviceType = iota
+	CUDA
+)
+
+func (t DeviceType) String() string {
+	switch t {
+	case CPU:
+		return "cpu"
+	case CUDA:
+		return "cuda"
+	}
+	return fmt.Sprintf("device(%d)", uint8(t))
+}
+
+// Device is one device: a type and an ordinal (0 for the CPU).
+type Device struct {
+	Type  DeviceType
+	Index int
+}
+
+// String prints "cpu" or "cuda:N", like PyTorch.
+func (d Device) String() string {
+	if d.Type == CPU {
+		return "cpu"
+	}
+	return fmt.Sprintf("%s:%d", d.Type, d.Index)
+}
+
+// Buffer is an opaque handle to device memory holding Len elements of DType.
+// Only the Backend that made it may look inside.
+type Buffer interface {
+	DType() DType
+	Len() int
+}
+
+// Backend runs kernels on one device. Every kernel writes into a dst buffer
+// laid out by dst Layout; src layouts have the same shape as dst unless the
+// method says otherwise. Output layouts never overlap their inputs' elements
+// unless they are exactly equal (in-place elementwise ops are allowed).
+type Backend interface {
+	Device() Device
+	Name() string
+
+	// Alloc returns a zero-filled buffer of n elements. It fails only for
+	// device memory exhaustion.
+	Alloc(dt DType, n int) (Buffer, error)
+	// Free releases a buffer early; using it afterwards is undefined. Buffers
+	// not freed are reclaimed by the garbage collector on the CPU.
+	Free(b Buffer)
+	// Write copies host values into b[off:]. src is a slice of the Go
+	// type matching b's dtype: []float32, []float64, []uint16 (Float16 and
+	// BFloat16 bits), []int32, []int64 or []bool.
+	Write(b Buffer, off int, src any) error
+	// Read copies b[off:off+len(dst)] into dst, a slice as for Write.
+	Read(b Buffer, off int, dst any) error
+
+	// Fill sets every element of dst to v (converted to dst's dtype).
+	Fill(dst Buffer, dl Layout, v float64)
+	// Copy copies src to dst elementwise, converting dtypes if they differ
+	// (Cast). Float to int conversion truncates toward zero; to Bool is x != 0.
+	Copy(dst Buffer, dl Layout, src Buffer, sl Layout)
+	// Unary computes dst = op(src). dst and src have the same dtype.
+	Unary(op Op, dst Buffer, dl Layout, src Buffer, sl Layout)
+	// Binary computes dst = op(a, b). a and b have the same dtype; dst has it
+	// too, or Bool for comparisons.
+	Binary(op Op, dst Buffer, dl Layout, a Buffer, al Layout, b Buffer, bl Layout)
+	// Where computes dst = cond ? a : b; cond is Bool, a, b and dst share a dtype.
+	Where(dst Buffer, dl Layout, cond Buffer, cl Layout, a Buffer, al Layout, b Buffer, bl Layout)
+	// Reduce reduces src over the axes listed (sorted, distinct) into dst,
+	// whose layout has src's rank with size 1 on the reduced axes. Sum of
+	// no elements is 0, Prod 1; Max and Min of no elements are never asked.
+	// Max and Min propagate NaN.
+	Reduce(op Op, dst Buffer, dl Layout, src Buffer, sl Layout, axes []int)
+	// ArgReduce writes to the Int64 dst (src's rank, size 1 on axis) the index
+	// along axis of the first maximum (OpArgMax) or minimum (OpArgMin); a NaN
+	// counts as the extreme.
+	ArgReduce(op Op, dst Buffer, dl Layout, src Buffer, sl Layout, axis int)
+	// MatMul computes dst[p] = a[p] @ b[p] for rank-3 layouts
+	// a [B, M, K], b [B, K, N], dst [B, M, N]. Transposes and batch
+	// broadcasting arrive as strides (a stride of 0 on B repeats a matrix).
+	MatMul(dst Buffer, dl Layout, a Buffer, al Layout, b Buffer, bl Layout)
+	// Softmax computes a numerically stable softmax (or log-softmax) of src
+	// along axis into dst.
+	Softmax(dst Buffer, dl Layout, src Buffer, sl Layout, axis int, log bool)
+	// Gather sets dst[..., i, ...] = src[..., idx[..., i, ...], ...] along
+	// axis (torch.gather): idx (Int64) has dst's layout shape; src differs
+	// from dst only along axis. It returns an error naming the first index
+	// outside [0, src.Shape[axis]).
+	Gather(dst Buffer, dl Layout, src Buffer, sl Layout, idx Buffer, il Layout, axis int) error
+	// IndexSelect sets dst to the slices of src picked by the 1-D Int64 idx
+	// along axis (torch.index_select).
+	IndexSelect(dst Buffer, dl Layout, src Buffer, sl Layout, idx Buffer, il Layout, axis int) error
+	// ScatterAdd adds src[..., i, ...] into dst[..., idx[..., i, ...], ...]
+	// along axis (torch.Tensor.scatter_add_): idx (Int64) and src share a
+	// shape; dst differs from it only along axis. dst is updated in place.
+	ScatterAdd(dst Buffer, dl Layout, idx Buffer, il Layout, src Buffer, sl Layout, axis int) error
+	// Synchronize waits until all queued work has finished.
+	Synchronize() error
+}
+
+// ErrNoCUDA is returned when a CUDA device is asked for in a build without
+// the cuda tag.
+var ErrNoCUDA = errors.New("tessera was built without CUDA support: rebuild with -tags cuda")
+
+// Factory opens the backend of one device of a type.
+type Factory func(index int) (Backend, error)
+
+var (
+	regMu     sync.Mutex
+	factories = map[DeviceType]Factory{}
+	opened    = map[Device]Backend{}
+)
+
+// Register makes a device type available. Backends call it from init.
+func Register(t DeviceType, f Factory) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	factories[t] = f
+}
+
+// Get returns the (shared) backend of d, opening it on first use.
+func Get(d Device) (Backend, error) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if be, ok := opened[d]; ok {
+		return be, nil
+	}
+	f, ok := factories[d.Type]
+	if !ok {
+		if d.Type == CUDA {
+			return nil, ErrNoCUDA
+		}
+		return nil, fmt.Errorf("backend: no backend registered for device %v", d)
+	}
+	be, err := f(d.Index)
+	if err != nil {
+		return nil, fmt.Errorf("backend: open %v: %w", d, err)
+	}
+	opened[d] = be
+	return be, nil
+}
+
+// Registered lists the device types with a registered backend.
+func Registered() []DeviceType {
+	regMu.Lock()
+	defer regMu.Unlock()
+	var out []DeviceType
+	for t := range factories {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
