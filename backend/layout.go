@@ -45,8 +45,11 @@ func (l Layout) Rank() int { return len(l.Shape) }
 
 // IsContiguous reports whether the layout is row-major and dense, so that its
 // elements are buffer[Offset : Offset+Size()] in order. Axes of size 1 may
-// carry any stride.
+// carry any stride, and an empty layout is contiguous.
 func (l Layout) IsContiguous() bool {
+	if l.Size() == 0 {
+		return true
+	}
 	s := 1
 	for i := len(l.Shape) - 1; i >= 0; i-- {
 		if l.Shape[i] == 1 {

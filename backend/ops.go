@@ -155,7 +155,7 @@ func Ops() []Op {
 // only on float dtypes; package tensor promotes integer inputs first.
 func (op Op) IntOK() bool {
 	switch op {
-	case OpNeg, OpAbs, OpSign, OpSquare,
+	case OpNeg, OpAbs, OpSign, OpSquare, OpReLU, OpFloor, OpCeil, OpRound,
 		OpAdd, OpSub, OpMul, OpMaximum, OpMinimum,
 		OpEq, OpNe, OpLt, OpLe, OpGt, OpGe,
 		OpSum, OpProd, OpMax, OpMin, OpArgMax, OpArgMin:

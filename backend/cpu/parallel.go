@@ -68,13 +68,32 @@ func parallelFor(n, costPerItem int, fn func(lo, hi int)) {
 		hi := min(lo+step, n)
 		wg.Add(1)
 		lo := lo
-		workers.tasks <- func() {
+		task := func() {
 			defer wg.Done()
 			fn(lo, hi)
 		}
+		// Hand the chunk to the pool, or run it here when the queue is full
+		// (as when every worker is itself inside a nested parallelFor), so
+		// nesting can never deadlock.
+		select {
+		case workers.tasks <- task:
+		default:
+			task()
+		}
 	}
-	// The caller does the first chunk itself, so a busy pool cannot deadlock
-	// a nested parallelFor.
+	// The caller does the first chunk itself.
 	fn(0, min(step, n))
-	wg.Wait()
+	// While waiting, run queued chunks (ours or a nested call's) rather than
+	// block: if every worker is waiting inside a nested parallelFor, the
+	// queue still drains.
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			return
+		case t := <-workers.tasks:
+			t()
+		}
+	}
 }
