@@ -1,0 +1,120 @@
+// Package tensor is Tessera's n-dimensional array: a dtype, a shape, strides
+// and an offset into a buffer owned by a backend (the CPU by default).
+//
+// Views — Reshape, Transpose, Permute, Slice, Narrow, Index, Expand,
+// Squeeze, Unsqueeze, Flatten — share their source's storage and copy
+// nothing. Elementwise operations broadcast like NumPy and PyTorch. Every
+// operation checks its operands once, before any kernel runs, and panics with
+// an *Error naming the op and the shapes when they do not fit; Try turns that
+// panic into an error.
+//
+// Tensors are values of a plain numeric library: they record no gradients.
+// Package autograd builds differentiation on top.
+package tensor
+
+import (
+	"github.com/tessera-ml/tessera/backend"
+	_ "github.com/tessera-ml/tessera/backend/cpu" // registers the CPU backend
+)
+
+// Tensor is an n-dimensional view of a typed buffer. The zero value is not
+// usable; tensors come from the creation functions and from operations.
+// Operations never modify their operands, except the methods whose names
+// say so (ending in "_", like PyTorch, or starting with Set/Copy).
+type Tensor struct {
+	be      backend.Backend
+	buf     backend.Buffer
+	dtype   DType
+	shape   []int
+	strides []int
+	offset  int
+}
+
+// Shape returns a copy of the tensor's shape.
+func (t *Tensor) Shape() []int { return append([]int{}, t.shape...) }
+
+// Strides returns a copy of the strides, in elements.
+func (t *Tensor) Strides() []int { return append([]int{}, t.strides...) }
+
+// Offset is the index in the buffer of the tensor's first element.
+func (t *Tensor) Offset() int { return t.offset }
+
+// DType returns the element type.
+func (t *Tensor) DType() DType { return t.dtype }
+
+// Device returns the device holding the data.
+func (t *Tensor) Device() Device { return t.be.Device() }
+
+// Backend returns the backend that owns the tensor's buffer.
+func (t *Tensor) Backend() backend.Backend { return t.be }
+
+// Buffer returns the storage the tensor views, for backends and fused
+// kernels; most code never needs it.
+func (t *Tensor) Buffer() backend.Buffer { return t.buf }
+
+// Layout returns the tensor's shape, strides and offset as a backend.Layout.
+func (t *Tensor) Layout() backend.Layout {
+	return backend.Layout{Shape: t.shape, Strides: t.strides, Offset: t.offset}
+}
+
+// Dim is the number of dimensions (0 for a scalar).
+func (t *Tensor) Dim() int { return len(t.shape) }
+
+// Numel is the number of elements.
+func (t *Tensor) Numel() int { return backend.NumElements(t.shape) }
+
+// Size returns the length of axis (negative counts from the end).
+func (t *Tensor) Size(axis int) int {
+	return t.shape[t.axis("Size", axis)]
+}
+
+// IsContiguous reports whether the elements are dense and row-major.
+func (t *Tensor) IsContiguous() bool { return t.Layout().IsContiguous() }
+
+// SharesStorage reports whether t and u view the same buffer.
+func (t *Tensor) SharesStorage(u *Tensor) bool { return t.buf == u.buf }
+
+// view makes a tensor over t's buffer with another layout.
+func (t *Tensor) view(shape, strides []int, offset int) *Tensor {
+	return &Tensor{be: t.be, buf: t.buf, dtype: t.dtype, shape: shape, strides: strides, offset: offset}
+}
+
+// empty allocates a contiguous tensor on be. Its contents are zero.
+func empty(be backend.Backend, dt DType, shape []int) *Tensor {
+	for _, d := range shape {
+		if d < 0 {
+			fail(ValueError, "New", [][]int{shape}, "negative dimension %d", d)
+		}
+	}
+	buf, err := be.Alloc(dt, backend.NumElements(shape))
+	if err != nil {
+		panic(&Error{Kind: DeviceError, Op: "Alloc", Shapes: [][]int{shape}, Msg: err.Error()})
+	}
+	sh := append([]int{}, shape...)
+	return &Tensor{be: be, buf: buf, dtype: dt, shape: sh, strides: backend.ContiguousStrides(sh)}
+}
+
+// axis normalises a possibly negative axis of t, panicking with an AxisError.
+func (t *Tensor) axis(op string, a int) int {
+	return normAxis(op, t.shape, a, len(t.shape))
+}
+
+// normAxis maps a in [-rank, rank) to [0, rank).
+func normAxis(op string, shape []int, a, rank int) int {
+	if a < -rank || a >= rank {
+		fail(AxisError, op, [][]int{shape}, "axis %d out of range for %d dimensions", a, rank)
+	}
+	if a < 0 {
+		a += rank
+	}
+	return a
+}
+
+// sameDevice panics unless all tensors share t's backend.
+func sameDevice(op string, ts ...*Tensor) {
+	for _, u := range ts[1:] {
+		if u.be != ts[0].be {
+			fail(DeviceError, op, shapesOf(ts...), "operands on different devices (%v and %v)", ts[0].Device(), u.Device())
+		}
+	}
+}
