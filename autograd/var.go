@@ -1,0 +1,166 @@
+// Package autograd is Tessera's reverse-mode automatic differentiation.
+//
+// A Var wraps a *tensor.Tensor. Ops on Vars compute their result with package
+// tensor and, when an input requires a gradient, record a node of the graph
+// that produced it (define-by-run). Backward walks that graph once in
+// reverse topological order and yields the gradient of every leaf for a
+// small multiple of the forward cost.
+//
+// Every differentiable op is one entry of one table (ops.go): its forward
+// (a call into package tensor) beside its backward rule, written with Var
+// ops so that the backward pass can itself be recorded and differentiated
+// (CreateGraph). The engine, not the rules, sums gradients where a value fans
+// out and reduces broadcast gradients back to each input's shape.
+//
+// GradCheck and GradGradCheck compare the rules with central finite
+// differences in float64; finite differences are the checker, never the
+// method.
+package autograd
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/tessera-ml/tessera/tensor"
+)
+
+// Var is a tensor in a differentiable computation.
+type Var struct {
+	// Data is the value. Optimizers update it in place with tensor ops,
+	// which record nothing.
+	Data *tensor.Tensor
+
+	requiresGrad bool
+	node         *node // the op that produced this Var; nil for leaves
+
+	mu    sync.Mutex // guards grad and hooks
+	grad  *Var
+	hooks []func(*tensor.Tensor) *tensor.Tensor
+	name  string
+}
+
+// New wraps t in a leaf Var; requiresGrad says whether gradients flow to it.
+func New(t *tensor.Tensor, requiresGrad bool) *Var {
+	if requiresGrad && !t.DType().IsFloat() {
+		panic(&tensor.Error{Kind: tensor.DTypeError, Op: "autograd.New", Shapes: [][]int{t.Shape()},
+			Msg: fmt.Sprintf("only floating-point tensors can require gradients, not %v", t.DType())})
+	}
+	return &Var{Data: t, requiresGrad: requiresGrad}
+}
+
+// Param wraps t in a leaf Var that requires a gradient (a parameter).
+func Param(t *tensor.Tensor) *Var { return New(t, true) }
+
+// Const wraps t in a Var that requires no gradient.
+func Const(t *tensor.Tensor) *Var { return New(t, false) }
+
+// Scalar returns a constant 0-d Var of dtype dt.
+func Scalar(v float64, dt tensor.DType) *Var {
+	return Const(tensor.Scalar(v, tensor.WithDType(dt)))
+}
+
+// RequiresGrad reports whether gradients flow to v.
+func (v *Var) RequiresGrad() bool { return v.requiresGrad }
+
+// SetRequiresGrad marks a leaf as requiring (or not) a gradient. It panics
+// on a non-leaf, whose flag follows from its inputs.
+func (v *Var) SetRequiresGrad(on bool) *Var {
+	if v.node != nil {
+		panic(&tensor.Error{Kind: tensor.ValueError, Op: "autograd.SetRequiresGrad", Shapes: [][]int{v.Data.Shape()},
+			Msg: "only a leaf Var's flag can be set; use Detach for a non-leaf"})
+	}
+	if on && !v.Data.DType().IsFloat() {
+		panic(&tensor.Error{Kind: tensor.DTypeError, Op: "autograd.SetRequiresGrad", Shapes: [][]int{v.Data.Shape()},
+			Msg: fmt.Sprintf("only floating-point tensors can require gradients, not %v", v.Data.DType())})
+	}
+	v.requiresGrad = on
+	return v
+}
+
+// IsLeaf reports whether v was made by New rather than by an op.
+func (v *Var) IsLeaf() bool { return v.node == nil }
+
+// Grad returns the gradient accumulated in v by Backward, or nil.
+func (v *Var) Grad() *tensor.Tensor {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.grad == nil {
+		return nil
+	}
+	return v.grad.Data
+}
+
+// GradVar returns the accumulated gradient as a Var; after a Backward with
+// CreateGraph it carries the graph that computed it.
+func (v *Var) GradVar() *Var {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.grad
+}
+
+// ZeroGrad drops the accumulated gradient.
+func (v *Var) ZeroGrad() {
+	v.mu.Lock()
+	v.grad = nil
+	v.mu.Unlock()
+}
+
+// SetGrad replaces the accumulated gradient (nil clears it).
+func (v *Var) SetGrad(g *tensor.Tensor) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if g == nil {
+		v.grad = nil
+		return
+	}
+	v.grad = Const(g)
+}
+
+// Detach returns a leaf sharing v's data that requires no gradient.
+func (v *Var) Detach() *Var { return &Var{Data: v.Data} }
+
+// RegisterHook adds f to the functions called with v's gradient when
+// Backward computes it, before it is accumulated or passed on. A hook may
+// return a replacement gradient, or nil to keep it.
+func (v *Var) RegisterHook(f func(grad *tensor.Tensor) *tensor.Tensor) {
+	v.mu.Lock()
+	v.hooks = append(v.hooks, f)
+	v.mu.Unlock()
+}
+
+// SetName labels v in graph exports.
+func (v *Var) SetName(name string) *Var { v.name = name; return v }
+
+// Name returns v's label.
+func (v *Var) Name() string { return v.name }
+
+// Shape returns the shape of v's data.
+func (v *Var) Shape() []int { return v.Data.Shape() }
+
+// DType returns the dtype of v's data.
+func (v *Var) DType() tensor.DType { return v.Data.DType() }
+
+// Dim returns the number of dimensions.
+func (v *Var) Dim() int { return v.Data.Dim() }
+
+// Item returns the value of a one-element Var.
+func (v *Var) Item() float64 { return v.Data.Item() }
+
+// Op returns the name of the op that produced v ("" for a leaf).
+func (v *Var) Op() string {
+	if v.node == nil {
+		return ""
+	}
+	return v.node.op.name
+}
+
+// String prints the data and, for a non-leaf, the op that made it.
+func (v *Var) String() string {
+	s := v.Data.String()
+	if v.node != nil {
+		s += fmt.Sprintf(" (grad_fn=%s)", v.node.op.name)
+	} else if v.requiresGrad {
+		s += " (requires_grad)"
+	}
+	return s
+}
