@@ -128,9 +128,35 @@ func RandInt(g *Generator, lo, hi int, shape []int, opts ...Option) *Tensor {
 // Uniform returns values drawn uniformly from [lo, hi).
 func Uniform(g *Generator, lo, hi float64, shape []int, opts ...Option) *Tensor {
 	g = gen(g)
+	if !(lo < hi) {
+		fail(ValueError, "Uniform", [][]int{shape}, "empty range [%v, %v)", lo, hi)
+	}
 	return randomTensor("Uniform", shape, opts, func(n int, dt DType) []float64 {
-		return g.fill(n, func(r *rand.Rand) float64 { return lo + (hi-lo)*r.Float64() })
+		below := belowIn(dt, hi)
+		return g.fill(n, func(r *rand.Rand) float64 {
+			// Rounding to dt can land on hi; the range is half-open.
+			return min(lo+(hi-lo)*r.Float64(), below)
+		})
 	})
+}
+
+// belowIn returns the largest value of dtype dt that is below hi (as a
+// float64 that converts to dt exactly, or to a value below hi).
+func belowIn(dt DType, hi float64) float64 {
+	switch dt {
+	case Float64:
+		return math.Nextafter(hi, math.Inf(-1))
+	case Float32:
+		return float64(math.Nextafter32(float32(hi), float32(math.Inf(-1))))
+	}
+	// Half precision: step down by one unit of its 11-bit (float16) or 8-bit
+	// (bfloat16) significand, which is at least one of its ulps below hi.
+	bits := 11
+	if dt == BFloat16 {
+		bits = 8
+	}
+	_, e := math.Frexp(math.Abs(hi))
+	return hi - math.Ldexp(1, e-bits)
 }
 
 // Normal returns values drawn from a normal distribution of the given mean

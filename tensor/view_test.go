@@ -258,6 +258,13 @@ func TestCreation(t *testing.T) {
 	if m, s := n.Mean().Item(), n.Std().Item(); m < -0.03 || m > 0.03 || s < 0.97 || s > 1.03 {
 		t.Fatalf("RandN mean %v std %v", m, s)
 	}
+	// Rounding to a narrow dtype must not reach the open upper bound.
+	for _, dt := range []tensor.DType{tensor.BFloat16, tensor.Float16, tensor.Float32} {
+		un := tensor.Uniform(tensor.NewGenerator(2), -1, 1, []int{100000}, tensor.WithDType(dt))
+		if hi := un.Max().Item(); hi >= 1 {
+			t.Fatalf("Uniform %v reached its upper bound: max %v", dt, hi)
+		}
+	}
 	ri := tensor.RandInt(tensor.NewGenerator(1), -3, 4, []int{1000})
 	if ri.DType() != tensor.Int64 || ri.Min().Item() != -3 || ri.Max().Item() != 3 {
 		t.Fatalf("RandInt range [%v, %v]", ri.Min().Item(), ri.Max().Item())
