@@ -1,6 +1,6 @@
 module github.com/tessera-ml/tessera/benchmarks
 
-go 1.26
+go 1.26.0
 
 require github.com/tessera-ml/tessera v0.0.0
 
