@@ -61,8 +61,10 @@ func two(f func(a, b *tensor.Tensor) *tensor.Tensor) func(x []*tensor.Tensor, a 
 // mask turns a Bool tensor into a constant of dtype like v's.
 func mask(b *tensor.Tensor, like *Var) *Var { return Const(b.Cast(like.DType())) }
 
-// scalarLike returns a constant 0-d Var of v's dtype.
-func scalarLike(v *Var, s float64) *Var { return Scalar(s, v.DType()) }
+// scalarLike returns a constant 0-d Var of v's dtype on v's device.
+func scalarLike(v *Var, s float64) *Var {
+	return Const(tensor.Scalar(s, tensor.WithDType(v.DType()), tensor.WithDevice(v.Data.Device())))
+}
 
 // zeroRule is the derivative of piecewise-constant functions (floor, sign):
 // zero almost everywhere, as in PyTorch.
