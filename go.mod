@@ -8,4 +8,10 @@ require (
 	github.com/x448/float16 v0.8.4
 	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0
+	gorgonia.org/cu v0.9.6
+)
+
+require (
+	github.com/google/uuid v1.1.1 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
 )

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# cuda-setup.sh: what a machine without a GPU needs to build, vet and test
+# Tessera with -tags cuda. It touches no system file: everything goes under
+# $TESSERA_CUDA_DIR (default: .cache/cuda in the repository, which git
+# ignores).
+#
+#   bash .ci/cuda-setup.sh            cuda.h, the stub and the emulator
+#   bash .ci/cuda-setup.sh --nvcc     also nvcc 11.8 (for go generate)
+#
+# It prints, as its last lines, the exports to eval:
+#
+#   eval "$(bash .ci/cuda-setup.sh | grep '^export ')"
+#
+# What it makes:
+#
+#   include/cuda.h   streamed out of the head of Debian bookworm's
+#                    non-free nvidia-cuda-dev 11.8 .deb (774 MB; its
+#                    ./usr/include/ comes first in data.tar.xz, so
+#                    reading stops after about a megabyte). The partial
+#                    download cannot be checked against the .deb's
+#                    SHA256; apt's signed index vouches for the URL.
+#   stub/            libcuda.so.1 generated from the function names in
+#                    cuda.h: cuInit returns 0, cuDeviceGetCount reports 0
+#                    devices, cuDriverGetVersion 11080, everything else
+#                    CUDA_ERROR_NOT_SUPPORTED (801). Binaries link and
+#                    start, and the CUDA tests skip.
+#   emu/             libcuda.so.1 from backend/cuda/emu: a driver that
+#                    runs Tessera's kernels on the CPU (one device, the
+#                    kernels compiled for the host). With it on
+#                    LD_LIBRARY_PATH the CUDA conformance suite runs here.
+#   toolkit/         (--nvcc) nvidia-cuda-toolkit's files (dpkg -x) plus
+#                    nvidia-cuda-dev's headers, and an nvcc.profile that
+#                    points at them: toolkit/usr/lib/nvidia-cuda-toolkit/bin/nvcc.
+#
+# apt runs with a private sources list (the system's own, with the
+# Components line changed to "contrib non-free"), private lists and cache:
+# -oDir::Etc::SourceList, -oDir::Etc::SourceParts, -oDir::State::Lists,
+# -oDir::Cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+dir=${TESSERA_CUDA_DIR:-$root/.cache/cuda}
+want_nvcc=0
+for a in "$@"; do
+	case $a in
+	--nvcc) want_nvcc=1 ;;
+	*) echo "cuda-setup.sh: unknown argument $a" >&2; exit 2 ;;
+	esac
+done
+mkdir -p "$dir"
+log() { printf 'cuda-setup: %s\n' "$*" >&2; }
+
+apt_dir=$dir/apt
+aptq() {
+	apt-get -q -oDir::Etc::SourceList=/dev/null \
+		-oDir::Etc::SourceParts="$apt_dir/sources.list.d" \
+		-oDir::State::Lists="$apt_dir/lists" \
+		-oDir::Cache="$apt_dir/cache" "$@"
+}
+apt_ready=0
+apt_setup() {
+	[ $apt_ready = 1 ] && return
+	mkdir -p "$apt_dir/sources.list.d" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+	local src
+	for src in /etc/apt/sources.list.d/*.sources; do
+		[ -e "$src" ] || continue
+		sed 's/^Components:.*/Components: contrib non-free/' "$src" >"$apt_dir/sources.list.d/$(basename "$src")"
+	done
+	if [ -z "$(ls "$apt_dir/sources.list.d")" ]; then
+		echo "cuda-setup.sh: no /etc/apt/sources.list.d/*.sources to derive a non-free source from" >&2
+		exit 1
+	fi
+	aptq update >/dev/null
+	apt_ready=1
+}
+# uri PKG prints the download URL of a package.
+uri() { aptq --print-uris download "$1" | awk -F"'" 'NR == 1 { print $2 }'; }
+
+# stream_deb_data URL: write the data.tar.* member of the .deb at URL to
+# stdout as it downloads (decompressed), reading the ar framing with dd so
+# that nothing past the member header is consumed.
+stream_deb_data() {
+	curl -fsSL "$1" 2>/dev/null | {
+		dd bs=8 count=1 iflag=fullblock status=none >/dev/null # "!<arch>\n"
+		local h name size
+		while :; do
+			h=$(dd bs=60 count=1 iflag=fullblock status=none)
+			name=${h:0:16}
+			name=${name%% *}
+			size=${h:48:10}
+			size=${size// /}
+			[ -n "$size" ] || return 1
+			case $name in data.tar*) break ;; esac
+			dd bs=$((size + size % 2)) count=1 iflag=fullblock status=none >/dev/null
+		done
+		case $name in
+		data.tar.xz) xz -dc ;;
+		data.tar.zst) zstd -dc ;;
+		data.tar.gz) gzip -dc ;;
+		*) echo "cuda-setup.sh: unexpected member $name" >&2; return 1 ;;
+		esac
+	}
+}
+
+# --- cuda.h
+if [ ! -s "$dir/include/cuda.h" ]; then
+	apt_setup
+	url=$(uri nvidia-cuda-dev)
+	log "streaming cuda.h from $(basename "$url")"
+	tmp=$(mktemp -d "$dir/tmp.XXXXXX")
+	# --occurrence=1: tar stops at the member, which closes the pipe.
+	stream_deb_data "$url" | tar -x -C "$tmp" --occurrence=1 ./usr/include/cuda.h 2>/dev/null || true
+	if [ ! -s "$tmp/usr/include/cuda.h" ]; then
+		echo "cuda-setup.sh: could not extract cuda.h from $url" >&2
+		exit 1
+	fi
+	mkdir -p "$dir/include"
+	mv "$tmp/usr/include/cuda.h" "$dir/include/cuda.h"
+	rm -rf "$tmp"
+fi
+
+# --- stub libcuda.so.1
+if [ ! -s "$dir/stub/libcuda.so.1" ] || [ "$dir/include/cuda.h" -nt "$dir/stub/libcuda.so.1" ] || [ "$0" -nt "$dir/stub/libcuda.so.1" ]; then
+	log "building the stub libcuda.so.1"
+	mkdir -p "$dir/stub"
+	names=$(gcc -E -P -x c "$dir/include/cuda.h" | tr '\n' ' ' |
+		grep -oE 'CUresult +cu[A-Za-z0-9_]+ *\(' | sed -E 's/CUresult +//; s/ *\(//' | sort -u)
+	{
+		echo '/* Generated by .ci/cuda-setup.sh from cuda.h: a libcuda.so.1 with no device. */'
+		echo 'int cuInit(unsigned int flags) { (void)flags; return 0; }'
+		echo 'int cuDeviceGetCount(int *n) { if (n) *n = 0; return 0; }'
+		echo 'int cuDriverGetVersion(int *v) { if (v) *v = 11080; return 0; }'
+		for n in $names; do
+			case $n in cuInit | cuDeviceGetCount | cuDriverGetVersion) continue ;; esac
+			echo "int $n(void) { return 801; }"
+		done
+	} >"$dir/stub/stub.c"
+	gcc -shared -fPIC -O1 -Wl,-soname,libcuda.so.1 -o "$dir/stub/libcuda.so.1" "$dir/stub/stub.c"
+	ln -sf libcuda.so.1 "$dir/stub/libcuda.so"
+fi
+
+# --- the emulator libcuda.so.1 (kernels on the CPU)
+emu_src=$root/backend/cuda/emu
+if [ -d "$emu_src" ]; then
+	newest=$(find "$emu_src" "$root/backend/cuda/kernels" -newer "$dir/emu/libcuda.so.1" \( -name '*.cu' -o -name '*.cuh' -o -name '*.cpp' -o -name '*.h' -o -name '*.sh' \) 2>/dev/null | head -1 || true)
+	if [ ! -s "$dir/emu/libcuda.so.1" ] || [ -n "$newest" ]; then
+		log "building the emulator libcuda.so.1"
+		mkdir -p "$dir/emu"
+		CUDA_INCLUDE="$dir/include" OUT="$dir/emu" bash "$emu_src/build.sh"
+	fi
+fi
+
+# --- nvcc 11.8 (only for go generate)
+if [ $want_nvcc = 1 ] && [ ! -x "$dir/toolkit/usr/lib/nvidia-cuda-toolkit/bin/nvcc" ]; then
+	apt_setup
+	tk=$dir/toolkit
+	rm -rf "$tk"
+	mkdir -p "$tk"
+	log "downloading nvidia-cuda-toolkit (84 MB) and streaming the CUDA headers"
+	(cd "$apt_dir/cache" && aptq download nvidia-cuda-toolkit >/dev/null 2>&1)
+	dpkg -x "$apt_dir"/cache/nvidia-cuda-toolkit_*.deb "$tk"
+	rm -f "$apt_dir"/cache/nvidia-cuda-toolkit_*.deb
+	# All of ./usr/include/ (cuda_runtime.h and friends, which nvcc
+	# includes): extract with tar -v line-buffered and stop at the first
+	# member outside it, before tar writes any of the libraries.
+	stream_deb_data "$(uri nvidia-cuda-dev)" | stdbuf -oL tar -xv -C "$tk" 2>/dev/null |
+		while read -r f; do
+			case $f in ./ | ./usr/ | ./usr/include/*) ;; *) break ;; esac
+		done || true
+	rm -rf "$tk/usr/lib/x86_64-linux-gnu" # at most a directory entry
+	[ -s "$tk/usr/include/cuda_runtime.h" ] || { echo "cuda-setup.sh: CUDA headers missing" >&2; exit 1; }
+	bin=$tk/usr/lib/nvidia-cuda-toolkit/bin
+	rm -f "$bin/nvcc.profile" "$bin/gcc" "$bin/g++" # the profile links to /etc; the wrappers want gcc <= 11
+	cat >"$bin/nvcc.profile" <<'EOF'
+TOP = $(_HERE_)/../../../..
+NVVMIR_LIBRARY_DIR = $(TOP)/usr/lib/nvidia-cuda-toolkit/libdevice
+PATH += $(_HERE_):$(TOP)/usr/bin:
+INCLUDES += "-I$(TOP)/usr/include" $(_SPACE_)
+EOF
+fi
+
+echo "# cuda-setup: cuda.h in $dir/include; stub libcuda in $dir/stub; emulator in $dir/emu"
+echo "export CGO_CFLAGS='-O2 -g -I$dir/include'"
+echo "export CGO_LDFLAGS='-O2 -g -L$dir/stub'"
+echo "export LD_LIBRARY_PATH='$dir/stub${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}'"
+echo "export TESSERA_CUDA_EMU='$dir/emu'"
+if [ -x "$dir/toolkit/usr/lib/nvidia-cuda-toolkit/bin/nvcc" ]; then
+	echo "export NVCC='$dir/toolkit/usr/lib/nvidia-cuda-toolkit/bin/nvcc'"
+fi

@@ -1,0 +1,247 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/tessera-ml/tessera/backend"
+	"github.com/tessera-ml/tessera/backend/backendtest"
+	"gorgonia.org/cu"
+)
+
+// openOrSkip opens device 0, or skips the test when there is none. (A
+// machine whose driver fails cuInit never gets here: gorgonia.org/cu's
+// package init exits the process first; see doc.go.)
+func openOrSkip(t testing.TB) *Backend {
+	t.Helper()
+	n, err := DeviceCount()
+	if err != nil {
+		t.Skipf("no CUDA driver (cuDeviceGetCount: %v)", err)
+	}
+	if n == 0 {
+		t.Skip("no CUDA device: the driver reports 0 devices (expected without a GPU; " +
+			"put .ci/cuda-setup.sh's emulator directory, $TESSERA_CUDA_EMU, on LD_LIBRARY_PATH to run these tests on the CPU)")
+	}
+	be, err := Open(0)
+	if err != nil {
+		t.Fatalf("Open(0): %v", err)
+	}
+	return be
+}
+
+func TestConformance(t *testing.T) {
+	be := openOrSkip(t)
+	path, version, err := be.BLAS()
+	t.Logf("%s, compute capability %d.%d; cuBLAS: %s %d %v", be.Name(), be.cc[0], be.cc[1], path, version, err)
+	backendtest.Run(t, be)
+}
+
+// TestConformanceOwnGEMM runs the suite with cuBLAS switched off, so that
+// MatMul runs the tiled kernel for floats too.
+func TestConformanceOwnGEMM(t *testing.T) {
+	be := openOrSkip(t)
+	be.cublas()
+	saved := be.blas
+	be.blas = nil
+	defer func() { be.blas = saved }()
+	backendtest.RunOnly(t, be, "MatMul")
+}
+
+func TestBackendGet(t *testing.T) {
+	n, err := DeviceCount()
+	if err != nil || n == 0 {
+		_, err := backend.Get(backend.Device{Type: backend.CUDA})
+		if !errors.Is(err, ErrNoDevice) {
+			t.Errorf("backend.Get(cuda:0) without a device: %v, want ErrNoDevice", err)
+		}
+		if err == nil || !strings.Contains(err.Error(), "no CUDA device") {
+			t.Errorf("error %q does not say that there is no CUDA device", err)
+		}
+		return
+	}
+	be, err := backend.Get(backend.Device{Type: backend.CUDA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if be.Device().String() != "cuda:0" {
+		t.Errorf("device %v", be.Device())
+	}
+	if _, err := backend.Get(backend.Device{Type: backend.CUDA, Index: n}); err == nil {
+		t.Errorf("backend.Get(cuda:%d) of %d devices succeeded", n, n)
+	}
+}
+
+// TestSteadyState: a loop of ops that frees what it allocates calls
+// cuMemAlloc only in its first iteration.
+func TestSteadyState(t *testing.T) {
+	be := openOrSkip(t)
+	step := func() {
+		l := backend.Contiguous([]int{64, 33})
+		a, _ := be.Alloc(backend.Float32, l.Size())
+		b, _ := be.Alloc(backend.Float32, l.Size())
+		be.Fill(a, l, 1.5)
+		be.Binary(backend.OpMul, b, l, a, l, a, l)
+		out := backend.Contiguous([]int{64, 1})
+		s, _ := be.Alloc(backend.Float32, out.Size())
+		be.Reduce(backend.OpSum, s, out, b, l, []int{1})
+		h := make([]float32, 64)
+		if err := be.Read(s, 0, h); err != nil {
+			t.Fatal(err)
+		}
+		if h[0] != 33*2.25 {
+			t.Fatalf("sum = %v, want %v", h[0], 33*2.25)
+		}
+		be.Free(a)
+		be.Free(b)
+		be.Free(s)
+	}
+	step()
+	before := be.MemStats()
+	for i := 0; i < 20; i++ {
+		step()
+	}
+	after := be.MemStats()
+	if after.DriverAllocs != before.DriverAllocs {
+		t.Errorf("steady state called cuMemAlloc %d times", after.DriverAllocs-before.DriverAllocs)
+	}
+	if after.Allocated != before.Allocated {
+		t.Errorf("allocated bytes went from %d to %d", before.Allocated, after.Allocated)
+	}
+	if after.Peak < 2*64*33*4 {
+		t.Errorf("peak %d is below what one step holds", after.Peak)
+	}
+	if err := be.EmptyCache(); err != nil {
+		t.Fatal(err)
+	}
+	if st := be.MemStats(); st.Cached != 0 || st.DriverFrees == 0 {
+		t.Errorf("after EmptyCache: %+v", st)
+	}
+}
+
+// ---------------------------------------------------------------- the allocator, without a device
+
+type fakeDriver struct {
+	next   cu.DevicePtr
+	live   map[cu.DevicePtr]int64
+	allocs int
+	limit  int64 // bytes the fake device has
+	used   int64
+}
+
+func newFake(limit int64) (*fakeDriver, *allocator) {
+	f := &fakeDriver{next: 4096, live: map[cu.DevicePtr]int64{}, limit: limit}
+	a := &allocator{free: map[int64][]*block{}, sync: func() error { return nil }}
+	a.drvAlloc = func(size int64) (cu.DevicePtr, error) {
+		if f.used+size > f.limit {
+			return 0, errors.New("out of memory")
+		}
+		f.allocs++
+		p := f.next
+		f.next += cu.DevicePtr(size)
+		f.live[p] = size
+		f.used += size
+		return p, nil
+	}
+	a.drvFree = func(p cu.DevicePtr) error {
+		f.used -= f.live[p]
+		delete(f.live, p)
+		return nil
+	}
+	return f, a
+}
+
+func TestSizeClass(t *testing.T) {
+	prev := int64(0)
+	for n := int64(1); n < 1<<22; n = n*9/8 + 1 {
+		c := sizeClass(n)
+		if c < n || c < prev {
+			t.Fatalf("sizeClass(%d) = %d", n, c)
+		}
+		if n > 512 && float64(c) > 1.25*float64(n)+1 {
+			t.Errorf("sizeClass(%d) = %d wastes more than a quarter", n, c)
+		}
+		prev = c
+	}
+	for _, c := range []struct{ n, want int64 }{{1, 512}, {512, 512}, {513, 640}, {1 << 20, 1 << 20}, {1<<20 + 1, 1<<20 + 1<<18}} {
+		if got := sizeClass(c.n); got != c.want {
+			t.Errorf("sizeClass(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}
+
+func TestAllocatorReuse(t *testing.T) {
+	f, a := newFake(1 << 30)
+	var blocks []*block
+	for i := 0; i < 10; i++ {
+		b, err := a.get(int64(1000 * (i + 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks = append(blocks, b)
+	}
+	peak := a.Stats().Allocated
+	for _, b := range blocks {
+		a.put(b)
+	}
+	for round := 0; round < 5; round++ {
+		blocks = blocks[:0]
+		for i := 0; i < 10; i++ {
+			b, _ := a.get(int64(1000 * (i + 1)))
+			blocks = append(blocks, b)
+		}
+		for _, b := range blocks {
+			a.put(b)
+		}
+	}
+	st := a.Stats()
+	if f.allocs != 10 || st.DriverAllocs != 10 {
+		t.Errorf("driver allocations %d (stats %d), want 10", f.allocs, st.DriverAllocs)
+	}
+	if st.Allocated != 0 || st.Cached != peak || st.Peak != peak || st.Reserved != peak {
+		t.Errorf("stats %+v, want 0 allocated, %d cached and peak", st, peak)
+	}
+	if st.CacheHits != 50 || st.Allocs != 60 {
+		t.Errorf("stats %+v, want 50 hits of 60", st)
+	}
+	if err := a.releaseAll(); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.live) != 0 || a.Stats().Cached != 0 || a.Stats().DriverFrees != 10 {
+		t.Errorf("after releaseAll: %d live blocks, stats %+v", len(f.live), a.Stats())
+	}
+}
+
+func TestAllocatorOutOfMemory(t *testing.T) {
+	f, a := newFake(1 << 20)
+	b, err := a.get(600 << 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.put(b) // cached, still held from the driver
+	// 600 KiB more does not fit beside the cached block: the allocator
+	// must give the cache back and retry.
+	if _, err := a.get(700 << 10); err != nil {
+		t.Fatalf("allocation after emptying the cache failed: %v", err)
+	}
+	if len(f.live) != 1 {
+		t.Errorf("%d live driver blocks, want 1", len(f.live))
+	}
+	if _, err := a.get(900 << 10); err == nil || !strings.Contains(err.Error(), "out of memory") {
+		t.Errorf("allocation past the device: %v", err)
+	}
+}
+
+// TestMain lets the emulator be asked for by name.
+func TestMain(m *testing.M) {
+	if os.Getenv("TESSERA_CUDA_REQUIRE_DEVICE") != "" {
+		if n, err := DeviceCount(); err != nil || n == 0 {
+			println("TESSERA_CUDA_REQUIRE_DEVICE is set but there is no CUDA device:", n, err)
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
+}
