@@ -310,7 +310,11 @@ func (*Backend) Unary(op backend.Op, dst backend.Buffer, dl backend.Layout, src 
 	cost := ewOpCost(op)
 	switch s.dt {
 	case backend.Float32:
-		ewMap1(d.F32, dl, s.F32, sl, cost, ewUnaryFloat[float32](op))
+		k := fastUnaryF32(op)
+		if k == nil {
+			k = ewUnaryFloat[float32](op)
+		}
+		ewMap1(d.F32, dl, s.F32, sl, cost, k)
 		return
 	case backend.Float64:
 		ewMap1(d.F64, dl, s.F64, sl, cost, ewUnaryFloat[float64](op))
@@ -548,7 +552,11 @@ func (*Backend) Binary(op backend.Op, dst backend.Buffer, dl backend.Layout, a b
 	}
 	switch x.dt {
 	case backend.Float32:
-		ewMap2(d.F32, dl, x.F32, al, y.F32, bl, cost, ewBinaryFloat[float32](op))
+		k := fastBinaryF32(op)
+		if k == nil {
+			k = ewBinaryFloat[float32](op)
+		}
+		ewMap2(d.F32, dl, x.F32, al, y.F32, bl, cost, k)
 		return
 	case backend.Float64:
 		ewMap2(d.F64, dl, x.F64, al, y.F64, bl, cost, ewBinaryFloat[float64](op))

@@ -44,7 +44,9 @@ func (*Backend) MatMul(dst backend.Buffer, dl backend.Layout, a backend.Buffer, 
 	mmCheck(dl, al, bl)
 	switch d.dt {
 	case backend.Float32:
-		matmul(d.F32, dl, x.F32, al, y.F32, bl)
+		if !matmulF32Fast(d.F32, dl, x.F32, al, y.F32, bl) {
+			matmul(d.F32, dl, x.F32, al, y.F32, bl)
+		}
 	case backend.Float64:
 		matmul(d.F64, dl, x.F64, al, y.F64, bl)
 	case backend.Int32:

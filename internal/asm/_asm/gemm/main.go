@@ -1,0 +1,329 @@
+// Command gemm generates the AVX2/FMA SGEMM micro-kernel of package asm.
+//
+// Run it through go generate in internal/asm (see sgemm_gen.go):
+//
+//	cd _asm/gemm && go run . -out ../../sgemm_amd64.s -stubs ../../sgemm_stub_amd64.go -pkg asm
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The register tile: mr rows of C by nv YMM vectors (8 floats each) of
+// columns. mr·nv accumulators, nv registers for a row of B and one or two
+// for broadcasts of A must fit in the 16 YMM registers.
+const (
+	mr     = 6
+	nv     = 2
+	unroll = 4
+)
+
+var ymm = []Register{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+
+// addr is the stack address of parameter name.
+func addr(name string) Mem {
+	p, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return p.Addr
+}
+
+func main() {
+	ConstraintExpr("!purego")
+	kernel()
+	packBN()
+	packBT()
+	Generate()
+}
+
+func kernel() {
+	nr := 8 * nv
+	name := fmt.Sprintf("sgemmKernel%dx%d", mr, nr)
+	TEXT(name, NOSPLIT, "func(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes the %d×%d tile", name, mr, nr),
+		"",
+		fmt.Sprintf("\tC[i*ldc+j] = alpha·Σ_p A[i*rsa+p*csa]·B[p*rsb+j] + beta·C[i*ldc+j],  i < %d, j < %d, p < k,", mr, nr),
+		"",
+		"reading C only when beta != 0 (so C may hold NaN then). The strides are in",
+		"elements; B's rows must be contiguous. Packed panels use rsa=1, csa=MR and",
+		"rsb=NR; operands read in place use rsa=lda, csa=1 (row-major A) or rsa=1,",
+		"csa=lda (transposed A), and rsb=ldb.",
+		"Its plain-Go twin is sgemmKernelGo.",
+	)
+
+	k := Load(Param("k"), GP64())
+	rsa := Load(Param("rsa"), GP64())
+	csa := Load(Param("csa"), GP64())
+	rsb := Load(Param("rsb"), GP64())
+	SHLQ(U8(2), rsa)
+	SHLQ(U8(2), csa)
+	SHLQ(U8(2), rsb)
+
+	// Row r of the A micro-panel is read through base pointer r/3 at
+	// index rsa·(r%3): bases[i] = a + 3·i·rsa.
+	nbase := (mr + 2) / 3
+	bases := make([]GPVirtual, nbase)
+	bases[0] = GP64()
+	Load(Param("a"), bases[0])
+	rsa3 := GP64()
+	if nbase > 1 {
+		LEAQ(Mem{Base: rsa, Index: rsa, Scale: 2}, rsa3)
+	}
+	for i := 1; i < nbase; i++ {
+		bases[i] = GP64()
+		LEAQ(Mem{Base: bases[i-1], Index: rsa3, Scale: 1}, bases[i])
+	}
+	aRow := func(r int) Mem {
+		m := Mem{Base: bases[r/3]}
+		if r%3 != 0 {
+			m.Index = rsa
+			m.Scale = uint8(r % 3)
+		}
+		return m
+	}
+	bp := Load(Param("b"), GP64())
+	cp := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+
+	acc := make([]Register, mr*nv)
+	for i := range acc {
+		acc[i] = ymm[i]
+	}
+	bv := make([]Register, nv)
+	for i := range bv {
+		bv[i] = ymm[mr*nv+i]
+	}
+	nbc := 16 - mr*nv - nv
+	if nbc > 2 {
+		nbc = 2
+	}
+	bc := make([]Register, nbc)
+	for i := range bc {
+		bc[i] = ymm[mr*nv+nv+i]
+	}
+
+	Comment("Zero the accumulators and warm the C tile.")
+	for _, r := range acc {
+		VXORPS(r, r, r)
+	}
+	ct := GP64()
+	MOVQ(cp, ct)
+	for r := 0; r < mr; r++ {
+		PREFETCHT0(Mem{Base: ct})
+		PREFETCHT0(Mem{Base: ct, Disp: 4*nr - 4})
+		if r < mr-1 {
+			ADDQ(ldc, ct)
+		}
+	}
+
+	step := func() {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: bp, Disp: 32 * v}, bv[v])
+		}
+		for r := 0; r < mr; r++ {
+			x := bc[r%nbc]
+			VBROADCASTSS(aRow(r), x)
+			for v := 0; v < nv; v++ {
+				VFMADD231PS(bv[v], x, acc[r*nv+v])
+			}
+		}
+		for _, b := range bases {
+			ADDQ(csa, b)
+		}
+		ADDQ(rsb, bp)
+	}
+
+	n := GP64()
+	MOVQ(k, n)
+	SHRQ(U8(2), n)
+	JZ(LabelRef("tail"))
+	Label("loop")
+	for u := 0; u < unroll; u++ {
+		step()
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+
+	Label("tail")
+	ANDQ(U8(unroll-1), k)
+	JZ(LabelRef("store"))
+	Label("tailloop")
+	step()
+	DECQ(k)
+	JNZ(LabelRef("tailloop"))
+
+	Label("store")
+	Comment("C = alpha·acc + beta·C, without reading C when beta == 0.")
+	al := bc[0]
+	VBROADCASTSS(addr("alpha"), al)
+	for _, r := range acc {
+		VMULPS(r, al, r)
+	}
+	bb := GP32()
+	MOVL(addr("beta"), bb)
+	ANDL(U32(0x7fffffff), bb)
+	JZ(LabelRef("overwrite"))
+	be := bv[0]
+	VBROADCASTSS(addr("beta"), be)
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			VFMADD231PS(Mem{Base: cp, Disp: 32 * v}, be, acc[r*nv+v])
+			VMOVUPS(acc[r*nv+v], Mem{Base: cp, Disp: 32 * v})
+		}
+		if r < mr-1 {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+
+	Label("overwrite")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(acc[r*nv+v], Mem{Base: cp, Disp: 32 * v})
+		}
+		if r < mr-1 {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// packBN generates the packing of a full NR-column micro-panel of row-major
+// B: kb rows of NR contiguous floats, ldb apart, copied one after another.
+func packBN() {
+	nr := 8 * nv
+	TEXT("sgemmPackBN", NOSPLIT, "func(kb int, b *float32, ldb int, dst *float32)")
+	Pragma("noescape")
+	Doc(
+		"sgemmPackBN packs an NR-column micro-panel of row-major B:",
+		"",
+		fmt.Sprintf("\tdst[p*%d+x] = b[p*ldb+x],  p < kb, x < %d", nr, nr),
+		"",
+		"Its plain-Go twin is sgemmPackBNGo.",
+	)
+	kb := Load(Param("kb"), GP64())
+	src := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	dst := Load(Param("dst"), GP64())
+	SHLQ(U8(2), ldb)
+	TESTQ(kb, kb)
+	JZ(LabelRef("done"))
+	Label("loop")
+	for v := 0; v < nv; v++ {
+		VMOVUPS(Mem{Base: src, Disp: 32 * v}, ymm[v])
+	}
+	for v := 0; v < nv; v++ {
+		VMOVUPS(ymm[v], Mem{Base: dst, Disp: 32 * v})
+	}
+	ADDQ(ldb, src)
+	ADDQ(U32(4*nr), dst)
+	DECQ(kb)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// packBT generates the packing of a full NR-column micro-panel of
+// transposed B (stored n×k, so that a column of the panel is a row of
+// storage), eight depth steps at a time with 8×8 in-register transposes.
+func packBT() {
+	nr := 8 * nv
+	TEXT("sgemmPackBT", NOSPLIT, "func(kb int, b *float32, ldb int, dst *float32)")
+	Pragma("noescape")
+	Doc(
+		"sgemmPackBT packs an NR-column micro-panel of transposed B:",
+		"",
+		fmt.Sprintf("\tdst[p*%d+x] = b[x*ldb+p],  p < kb, x < %d", nr, nr),
+		"",
+		"Its plain-Go twin is sgemmPackBTGo.",
+	)
+	kb := Load(Param("kb"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	dst := Load(Param("dst"), GP64())
+	SHLQ(U8(2), ldb)
+	ldb3 := GP64()
+	LEAQ(Mem{Base: ldb, Index: ldb, Scale: 2}, ldb3)
+	// Row x of storage is read through base x/3 at index ldb·(x%3).
+	nbase := (nr + 2) / 3
+	bases := make([]GPVirtual, nbase)
+	bases[0] = GP64()
+	Load(Param("b"), bases[0])
+	for i := 1; i < nbase; i++ {
+		bases[i] = GP64()
+		LEAQ(Mem{Base: bases[i-1], Index: ldb3, Scale: 1}, bases[i])
+	}
+	row := func(x, disp int) Mem {
+		m := Mem{Base: bases[x/3], Disp: disp}
+		if x%3 != 0 {
+			m.Index = ldb
+			m.Scale = uint8(x % 3)
+		}
+		return m
+	}
+	n := GP64()
+	MOVQ(kb, n)
+	SHRQ(U8(3), n)
+	JZ(LabelRef("tail"))
+	Label("loop")
+	for h := 0; h < nv; h++ {
+		r := ymm[0:8]
+		t := ymm[8:16]
+		for x := 0; x < 8; x++ {
+			VMOVUPS(row(8*h+x, 0), r[x])
+		}
+		for x := 0; x < 8; x += 2 {
+			VUNPCKLPS(r[x+1], r[x], t[x])
+			VUNPCKHPS(r[x+1], r[x], t[x+1])
+		}
+		// u[q] holds depth steps q (low lane) and q+4 (high lane) of four rows.
+		for g := 0; g < 2; g++ {
+			lo, hi := t[4*g:4*g+2], t[4*g+2:4*g+4]
+			for q := 0; q < 2; q++ {
+				VSHUFPS(U8(0x44), hi[q], lo[q], r[4*g+2*q])
+				VSHUFPS(U8(0xEE), hi[q], lo[q], r[4*g+2*q+1])
+			}
+		}
+		for q := 0; q < 4; q++ {
+			VPERM2F128(U8(0x20), r[4+q], r[q], t[q])
+			VPERM2F128(U8(0x31), r[4+q], r[q], t[4+q])
+		}
+		for q := 0; q < 8; q++ {
+			VMOVUPS(t[q], Mem{Base: dst, Disp: 4*nr*q + 32*h})
+		}
+	}
+	for _, b := range bases {
+		ADDQ(U8(32), b)
+	}
+	ADDQ(U32(4*nr*8), dst)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+
+	Label("tail")
+	ANDQ(U8(7), kb)
+	JZ(LabelRef("done"))
+	Label("tailloop")
+	for x := 0; x < nr; x++ {
+		VMOVSS(row(x, 0), X0)
+		VMOVSS(X0, Mem{Base: dst, Disp: 4 * x})
+	}
+	for _, b := range bases {
+		ADDQ(U8(4), b)
+	}
+	ADDQ(U32(4*nr), dst)
+	DECQ(kb)
+	JNZ(LabelRef("tailloop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
