@@ -2,7 +2,10 @@ module github.com/tessera-ml/tessera/benchmarks
 
 go 1.26.0
 
-require github.com/tessera-ml/tessera v0.0.0
+require (
+	github.com/tessera-ml/tessera v0.0.0
+	gonum.org/v1/gonum v0.17.0
+)
 
 require (
 	github.com/google/uuid v1.1.1 // indirect

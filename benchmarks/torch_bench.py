@@ -82,6 +82,13 @@ def main():
                     continue
                 ns, iters = timeit(f)
                 print(f"{bname}\t{iters}\t{ns:.0f} ns/op\t{nbytes * size / ns * 1e3:.2f} MB/s", flush=True)
+        # STREAM-like triad a = b + 3·c into a preallocated a (BenchmarkTriad).
+        size = 16 << 20
+        bname = f"BenchmarkTriad/f32/n=16M-{threads}"
+        if pat.search(bname):
+            a, x, y = torch.empty(size), torch.randn(size), torch.randn(size)
+            ns, iters = timeit(lambda: torch.add(x, y, alpha=3, out=a))
+            print(f"{bname}\t{iters}\t{ns:.0f} ns/op\t{12 * size / ns * 1e3:.2f} MB/s", flush=True)
 
 
 if __name__ == "__main__":
