@@ -147,9 +147,6 @@ func (v *Var) logSumExp(keep bool, axes []int) *Var {
 	s := v.Sub(mv).Exp().SumKeep(axes...).Log().Add(mv)
 	if !keep {
 		s = s.Squeeze(normAxes(axes, v.Dim())...)
-		if len(s.Shape()) != len(v.Shape())-len(normAxes(axes, v.Dim())) {
-			s = s.Reshape(v.Data.LogSumExp(axes...).Shape()...)
-		}
 	}
 	return s
 }
