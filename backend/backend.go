@@ -126,6 +126,21 @@ type Backend interface {
 	Synchronize() error
 }
 
+// UninitAllocator is implemented by backends that can hand out a buffer
+// without zeroing it, for outputs a kernel overwrites completely. Callers
+// must write every element before reading any.
+type UninitAllocator interface {
+	AllocUninit(dt DType, n int) (Buffer, error)
+}
+
+// Axpby is implemented by backends with a fused scaled add:
+// dst = alpha·a + beta·b over one layout shape, in one pass. dst may be
+// exactly a or b (the in-place updates of optimizers). Package tensor falls
+// back to Binary ops on backends without it.
+type Axpby interface {
+	Axpby(dst Buffer, dl Layout, alpha float64, a Buffer, al Layout, beta float64, b Buffer, bl Layout)
+}
+
 // ErrNoCUDA is returned when a CUDA device is asked for in a build without
 // the cuda tag.
 var ErrNoCUDA = errors.New("tessera was built without CUDA support: rebuild with -tags cuda")

@@ -33,13 +33,14 @@ type Backend struct{}
 // Buffer is host memory. Exactly one of its slices is non-nil, the one that
 // matches dt; Float16 and BFloat16 keep their bits in U16.
 type Buffer struct {
-	dt  backend.DType
-	F32 []float32
-	F64 []float64
-	U16 []uint16
-	I32 []int32
-	I64 []int64
-	B   []bool
+	dt     backend.DType
+	pooled bool // waiting in the pool: not to be freed again
+	F32    []float32
+	F64    []float64
+	U16    []uint16
+	I32    []int32
+	I64    []int64
+	B      []bool
 }
 
 // DType implements backend.Buffer.
@@ -100,19 +101,22 @@ func (*Backend) Device() backend.Device { return backend.Device{Type: backend.CP
 // Name implements backend.Backend.
 func (*Backend) Name() string { return "cpu" }
 
-// Alloc implements backend.Backend.
+// Alloc implements backend.Backend. Buffers come from the pool when one of
+// the same dtype and length was freed (see pool.go).
 func (*Backend) Alloc(dt backend.DType, n int) (backend.Buffer, error) {
-	if !dt.Valid() {
-		return nil, fmt.Errorf("cpu: Alloc: invalid dtype %v", dt)
-	}
-	if n < 0 {
-		return nil, fmt.Errorf("cpu: Alloc: negative length %d", n)
-	}
-	return NewBuffer(dt, n), nil
+	return alloc(dt, n, true)
 }
 
-// Free implements backend.Backend. Host memory is left to the garbage collector.
-func (*Backend) Free(backend.Buffer) {}
+// AllocUninit implements backend.UninitAllocator: Alloc without zeroing a
+// pooled buffer.
+func (*Backend) AllocUninit(dt backend.DType, n int) (backend.Buffer, error) {
+	return alloc(dt, n, false)
+}
+
+// Free implements backend.Backend: b goes back to the pool for reuse.
+// Freeing a buffer twice panics; buffers never freed are reclaimed by the
+// garbage collector.
+func (*Backend) Free(b backend.Buffer) { bufs.put(buf(b)) }
 
 // Synchronize implements backend.Backend; host kernels finish before returning.
 func (*Backend) Synchronize() error { return nil }
