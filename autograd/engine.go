@@ -181,12 +181,19 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 			if n == nil {
 				if capture == nil {
 					v.mu.Lock()
-					if v.grad == nil {
-						v.grad = g
-					} else if cfg.create {
-						v.grad = v.grad.Add(g)
-					} else {
-						v.grad = Const(v.grad.Data.Add(g.Data))
+					switch {
+					case cfg.create:
+						// The gradient keeps its graph: store the Var
+						// itself, kept past the scope, for the caller.
+						if v.grad != nil {
+							g = v.grad.Add(g)
+						}
+						tensor.Keep(g.Data)
+						v.grad, v.gradOwned = g, false
+					case v.grad == nil:
+						v.setOwnedGrad(g.Data)
+					default:
+						v.setOwnedGrad(v.grad.Data.Add(g.Data))
 					}
 					v.mu.Unlock()
 				}

@@ -304,3 +304,47 @@ func TestBackwardErrors(t *testing.T) {
 		t.Fatal("an integer Param")
 	}
 }
+
+// The same gradient reaching two leaves (Add passes it to both) must not
+// leave them sharing storage: clipping one in place would change the other.
+func TestLeafGradsDoNotAlias(t *testing.T) {
+	a := autograd.Param(tensor.FromSlice([]float32{1, 2}, 2))
+	b := autograd.Param(tensor.FromSlice([]float32{3, 4}, 2))
+	a.Add(b).Sum().Backward()
+	ga := a.Grad()
+	ga.MulScalar_(10)
+	if got := b.Grad().Float64s(); got[0] != 1 || got[1] != 1 {
+		t.Fatalf("scaling a's gradient in place changed b's: %v", got)
+	}
+	if got := a.Grad().Float64s(); got[0] != 10 {
+		t.Fatalf("a's gradient after in-place scaling: %v", got)
+	}
+}
+
+// Inside a scope, gradients accumulated by Backward outlive it, ZeroGrad
+// gives their buffers back, and the intermediate tensors are released.
+func TestBackwardInScope(t *testing.T) {
+	w := autograd.Param(tensor.FromSlice([]float32{1, 2, 3, 4}, 2, 2))
+	x := tensor.FromSlice([]float32{1, 1}, 1, 2)
+	var h *autograd.Var
+	for step := range 3 {
+		tensor.Tidy(func() {
+			w.ZeroGrad()
+			h = autograd.Const(x).MatMul(w).ReLU()
+			h.Sum().Backward()
+		})
+		if !h.Data.Released() {
+			t.Fatal("an activation made in the scope was not released")
+		}
+		g := w.Grad()
+		if g == nil || g.Released() {
+			t.Fatalf("step %d: the parameter's gradient did not outlive the scope", step)
+		}
+		near(t, "grad", g.Float64s(), 1, 1, 1, 1)
+	}
+	old := w.Grad()
+	w.ZeroGrad()
+	if w.Grad() != nil || old.Released() {
+		t.Fatal("ZeroGrad: the gradient must be gone from w, and a handle taken before stays usable")
+	}
+}

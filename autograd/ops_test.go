@@ -204,6 +204,9 @@ func TestEveryOpHasRuleOrMark(t *testing.T) {
 		"SharesStorage": true, "Float32s": true, "Float64s": true, "Int64s": true, "Ints": true, "Bools": true,
 		"Item": true, "At": true, "String": true, "Format": true, "CopyFrom": true, "Fill_": true, "To": true,
 		"Clone": true, "ScatterAdd_": true, "SplitSizes": true,
+		"Release": true, "ExclusiveStorage": true, "Released": true, "Alias": true, "Add_": true, "Sub_": true, "Mul_": true, "Div_": true,
+		"MulScalar_": true, "DivScalar_": true, "AddScalar_": true, "Zero_": true, "AddScaled_": true, "Lerp_": true, "Axpby_": true,
+		"AddMul_": true, "AddDiv_": true,
 	}
 	tt := reflect.TypeOf(&tensor.Tensor{})
 	vt := reflect.TypeOf(&autograd.Var{})

@@ -33,17 +33,23 @@ type Var struct {
 	requiresGrad bool
 	node         *node // the op that produced this Var; nil for leaves
 
-	mu    sync.Mutex // guards grad and hooks
-	grad  *Var
-	hooks []func(*tensor.Tensor) *tensor.Tensor
-	name  string
+	mu        sync.Mutex // guards grad and hooks
+	grad      *Var
+	gradOwned bool // grad.Data is a handle of v's own, released by ZeroGrad
+	hooks     []func(*tensor.Tensor) *tensor.Tensor
+	name      string
 }
 
 // New wraps t in a leaf Var; requiresGrad says whether gradients flow to it.
+// A leaf that requires a gradient is a parameter, meant to outlive any
+// tensor scope: New keeps t (see tensor.Keep).
 func New(t *tensor.Tensor, requiresGrad bool) *Var {
 	if requiresGrad && !t.DType().IsFloat() {
 		panic(&tensor.Error{Kind: tensor.DTypeError, Op: "autograd.New", Shapes: [][]int{t.Shape()},
 			Msg: fmt.Sprintf("only floating-point tensors can require gradients, not %v", t.DType())})
+	}
+	if requiresGrad {
+		tensor.Keep(t)
 	}
 	return &Var{Data: t, requiresGrad: requiresGrad}
 }
@@ -73,6 +79,9 @@ func (v *Var) SetRequiresGrad(on bool) *Var {
 		panic(&tensor.Error{Kind: tensor.DTypeError, Op: "autograd.SetRequiresGrad", Shapes: [][]int{v.Data.Shape()},
 			Msg: fmt.Sprintf("only floating-point tensors can require gradients, not %v", v.Data.DType())})
 	}
+	if on {
+		tensor.Keep(v.Data)
+	}
 	v.requiresGrad = on
 	return v
 }
@@ -80,14 +89,17 @@ func (v *Var) SetRequiresGrad(on bool) *Var {
 // IsLeaf reports whether v was made by New rather than by an op.
 func (v *Var) IsLeaf() bool { return v.node == nil }
 
-// Grad returns the gradient accumulated in v by Backward, or nil.
+// Grad returns the gradient accumulated in v by Backward, or nil. It is a
+// handle of the caller's own on the gradient's elements: it stays readable
+// after ZeroGrad (which lets Backward reuse the memory only once every such
+// handle is released, by its tensor.Scope or by Release).
 func (v *Var) Grad() *tensor.Tensor {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.grad == nil {
 		return nil
 	}
-	return v.grad.Data
+	return v.grad.Data.Alias()
 }
 
 // GradVar returns the accumulated gradient as a Var; after a Backward with
@@ -95,25 +107,60 @@ func (v *Var) Grad() *tensor.Tensor {
 func (v *Var) GradVar() *Var {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.gradOwned = false // the caller holds it now
 	return v.grad
 }
 
-// ZeroGrad drops the accumulated gradient.
+// ZeroGrad drops the accumulated gradient (PyTorch's zero_grad with
+// set_to_none), releasing v's handle on it so that its buffer can be reused.
 func (v *Var) ZeroGrad() {
 	v.mu.Lock()
-	v.grad = nil
+	v.dropGrad()
 	v.mu.Unlock()
+}
+
+// dropGrad clears v.grad; v.mu is held.
+func (v *Var) dropGrad() {
+	if v.grad != nil && v.gradOwned {
+		v.grad.Data.Release()
+	}
+	v.grad, v.gradOwned = nil, false
+}
+
+// setOwnedGrad makes g (a gradient the engine computed) v's gradient
+// through a handle of v's own that outlives tensor scopes; v.mu is held.
+func (v *Var) setOwnedGrad(g *tensor.Tensor) {
+	if !g.ExclusiveStorage() {
+		// Another tensor sees these elements (the same gradient reaching
+		// two leaves, or a view of one): copy, so that in-place updates of
+		// this gradient (clipping) change nothing else.
+		g = g.Clone()
+	}
+	v.dropGrad()
+	v.grad, v.gradOwned = Const(tensor.Keep(g.Alias())), true
 }
 
 // SetGrad replaces the accumulated gradient (nil clears it).
 func (v *Var) SetGrad(g *tensor.Tensor) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if g == nil {
-		v.grad = nil
-		return
+	v.dropGrad()
+	if g != nil {
+		v.grad = Const(g)
 	}
-	v.grad = Const(g)
+}
+
+// Keep keeps v's data and gradient past the tensor scopes they were made in
+// (see tensor.Keep) and returns v: for a loss or output that a training
+// loop stores beyond its step's tensor.Tidy.
+func Keep(v *Var) *Var {
+	tensor.Keep(v.Data)
+	v.mu.Lock()
+	if v.grad != nil {
+		tensor.Keep(v.grad.Data)
+	}
+	v.mu.Unlock()
+	return v
 }
 
 // Detach returns a leaf sharing v's data that requires no gradient.

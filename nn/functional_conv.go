@@ -300,7 +300,7 @@ func (g convGeom) index() convIndexEntry {
 			}
 		}
 	}
-	e := convIndexEntry{idx: tensor.FromSlice(idx, K*L).To(g.dev), padded: padded}
+	e := convIndexEntry{idx: tensor.Keep(tensor.FromSlice(idx, K*L).To(g.dev)), padded: padded}
 	got, _ := convIndexCache.LoadOrStore(g, e)
 	return got.(convIndexEntry)
 }

@@ -269,8 +269,8 @@ func newBatchNorm(op string, ranks []int, features int, opts []Option) *BatchNor
 		l.Bias = autograd.Param(tensor.Zeros(shape, c.tensorOpts()...))
 	}
 	if c.track {
-		l.RunningMean = tensor.Zeros(shape, c.tensorOpts()...)
-		l.RunningVar = tensor.Ones(shape, c.tensorOpts()...)
+		l.RunningMean = tensor.Keep(tensor.Zeros(shape, c.tensorOpts()...))
+		l.RunningVar = tensor.Keep(tensor.Ones(shape, c.tensorOpts()...))
 		l.NumBatchesTracked = tensor.Zeros(nil, tensor.WithDType(tensor.Int64), tensor.WithDevice(c.device))
 	}
 	return l
@@ -336,8 +336,8 @@ func (l *BatchNorm) update(mean, biasedVar *tensor.Tensor, n int) {
 		f = 1 / l.NumBatchesTracked.Item()
 	}
 	unbiased := biasedVar.MulScalar(float64(n) / float64(n-1))
-	l.RunningMean.CopyFrom(l.RunningMean.MulScalar(1 - f).Add(mean.MulScalar(f)))
-	l.RunningVar.CopyFrom(l.RunningVar.MulScalar(1 - f).Add(unbiased.MulScalar(f)))
+	l.RunningMean.Lerp_(mean, f)
+	l.RunningVar.Lerp_(unbiased, f)
 }
 
 // String prints the layer as torch's repr does.

@@ -42,7 +42,7 @@ func NewAdagrad[P Params](params P, opts ...Option) *Adagrad {
 }
 
 func freshAdagrad(h *Hyper, p *autograd.Var) *paramState {
-	return &paramState{t: map[string]*tensor.Tensor{"sum": tensor.FullLike(p.Data, h.InitialAccumulatorValue)}}
+	return &paramState{t: map[string]*tensor.Tensor{"sum": tensor.Keep(tensor.FullLike(p.Data, h.InitialAccumulatorValue))}}
 }
 
 // Step updates every parameter that has a gradient.
@@ -59,8 +59,7 @@ func adagradUpdate(h *Hyper, p, g *tensor.Tensor, st *paramState) {
 		g = g.Add(p.MulScalar(h.WeightDecay))
 	}
 	clr := h.LR / (1 + (st.step-1)*h.LRDecay)
-	sum := st.t["sum"].Add(g.Mul(g))
-	st.t["sum"] = sum
-	std := sum.Sqrt().AddScalar(h.Eps)
-	p.CopyFrom(p.Add(g.MulScalar(-clr).Div(std)))
+	sum := stateOrZeros(st, "sum", p).AddMul_(g, g, 1)
+	std := sum.Sqrt().AddScalar_(h.Eps)
+	p.AddDiv_(g, std, -clr)
 }

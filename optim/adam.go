@@ -98,14 +98,13 @@ func adamUpdate(h *Hyper, p, g *tensor.Tensor, st *paramState, decoupled bool) {
 	st.step++
 	if decoupled {
 		if h.WeightDecay != 0 {
-			p.CopyFrom(p.MulScalar(1 - h.LR*h.WeightDecay))
+			p.MulScalar_(1 - h.LR*h.WeightDecay)
 		}
 	} else if h.WeightDecay != 0 {
 		g = g.Add(p.MulScalar(h.WeightDecay))
 	}
-	m := st.t["exp_avg"].MulScalar(beta1).Add(g.MulScalar(1 - beta1))
-	v := st.t["exp_avg_sq"].MulScalar(beta2).Add(g.MulScalar(1 - beta2).Mul(g))
-	st.t["exp_avg"], st.t["exp_avg_sq"] = m, v
+	m := st.t["exp_avg"].Axpby_(beta1, g, 1-beta1)
+	v := st.t["exp_avg_sq"].MulScalar_(beta2).AddMul_(g, g, 1-beta2)
 
 	bc1 := 1 - math.Pow(beta1, st.step)
 	bc2 := 1 - math.Pow(beta2, st.step)
@@ -114,11 +113,12 @@ func adamUpdate(h *Hyper, p, g *tensor.Tensor, st *paramState, decoupled bool) {
 	if h.AMSGrad {
 		vmax := st.t["max_exp_avg_sq"]
 		if vmax == nil {
-			vmax = tensor.ZerosLike(v)
+			vmax = tensor.Keep(tensor.ZerosLike(v))
+			st.t["max_exp_avg_sq"] = vmax
 		}
-		v = vmax.Maximum(v)
-		st.t["max_exp_avg_sq"] = v
+		vmax.CopyFrom(vmax.Maximum(v))
+		v = vmax
 	}
-	denom := v.Sqrt().DivScalar(bc2Sqrt).AddScalar(h.Eps)
-	p.CopyFrom(p.Add(m.MulScalar(-stepSize).Div(denom)))
+	denom := v.Sqrt().DivScalar_(bc2Sqrt).AddScalar_(h.Eps)
+	p.AddDiv_(m, denom, -stepSize)
 }

@@ -131,27 +131,31 @@ func (b *base) cycleField() string { return b.kind.cycles }
 // group, with the parameter's state (made by fresh on first use).
 func (b *base) each(fresh func(h *Hyper, p *autograd.Var) *paramState,
 	update func(h *Hyper, p *tensor.Tensor, grad *tensor.Tensor, st *paramState)) {
-	for _, g := range b.groups {
-		for _, p := range g.Params {
-			grad := p.Grad()
-			if grad == nil {
-				continue
+	// The step's temporaries go back to the buffer pool when it ends,
+	// whether or not the caller runs it inside a scope of its own.
+	tensor.Tidy(func() {
+		for _, g := range b.groups {
+			for _, p := range g.Params {
+				grad := p.Grad()
+				if grad == nil {
+					continue
+				}
+				st := b.state[p]
+				if st == nil {
+					st = fresh(&g.Hyper, p)
+					b.state[p] = st
+				}
+				update(&g.Hyper, p.Data, grad, st)
 			}
-			st := b.state[p]
-			if st == nil {
-				st = fresh(&g.Hyper, p)
-				b.state[p] = st
-			}
-			update(&g.Hyper, p.Data, grad, st)
 		}
-	}
+	})
 }
 
 // newState returns an empty state with the named tensors zero-filled like p.
 func newState(p *autograd.Var, names ...string) *paramState {
 	st := &paramState{t: make(map[string]*tensor.Tensor, len(names))}
 	for _, n := range names {
-		st.t[n] = tensor.ZerosLike(p.Data)
+		st.t[n] = tensor.Keep(tensor.ZerosLike(p.Data))
 	}
 	return st
 }
@@ -223,7 +227,7 @@ func (b *base) LoadStateDict(s State) error {
 				return fmt.Errorf("optim.%s.LoadStateDict: state %q of parameter %d has shape %v, the parameter %v",
 					name, k, idx, t.Shape(), p.Data.Shape())
 			}
-			st.t[k] = t.Cast(p.Data.DType()).To(p.Data.Device()).Clone()
+			st.t[k] = tensor.Keep(t.Cast(p.Data.DType()).To(p.Data.Device()).Clone())
 		}
 		state[p] = st
 	}

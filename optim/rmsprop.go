@@ -65,23 +65,20 @@ func rmspropUpdate(h *Hyper, p, g *tensor.Tensor, st *paramState) {
 	if h.WeightDecay != 0 {
 		g = g.Add(p.MulScalar(h.WeightDecay))
 	}
-	sq := st.t["square_avg"].MulScalar(h.Alpha).Add(g.MulScalar(1 - h.Alpha).Mul(g))
-	st.t["square_avg"] = sq
+	sq := stateOrZeros(st, "square_avg", p).MulScalar_(h.Alpha).AddMul_(g, g, 1-h.Alpha)
 	var avg *tensor.Tensor
 	if h.Centered {
-		ga := stateOrZeros(st, "grad_avg", p).MulScalar(h.Alpha).Add(g.MulScalar(1 - h.Alpha))
-		st.t["grad_avg"] = ga
+		ga := stateOrZeros(st, "grad_avg", p).Axpby_(h.Alpha, g, 1-h.Alpha)
 		avg = sq.Sub(ga.Mul(ga)).Sqrt()
 	} else {
 		avg = sq.Sqrt()
 	}
-	avg = avg.AddScalar(h.Eps)
+	avg.AddScalar_(h.Eps)
 	if h.Momentum > 0 {
-		buf := stateOrZeros(st, "momentum_buffer", p).MulScalar(h.Momentum).Add(g.Div(avg))
-		st.t["momentum_buffer"] = buf
-		p.CopyFrom(p.Add(buf.MulScalar(-h.LR)))
+		buf := stateOrZeros(st, "momentum_buffer", p).MulScalar_(h.Momentum).AddDiv_(g, avg, 1)
+		p.AddScaled_(buf, -h.LR)
 	} else {
-		p.CopyFrom(p.Add(g.MulScalar(-h.LR).Div(avg)))
+		p.AddDiv_(g, avg, -h.LR)
 	}
 }
 
@@ -91,5 +88,7 @@ func stateOrZeros(st *paramState, name string, p *tensor.Tensor) *tensor.Tensor 
 	if t := st.t[name]; t != nil {
 		return t
 	}
-	return tensor.ZerosLike(p)
+	t := tensor.Keep(tensor.ZerosLike(p))
+	st.t[name] = t
+	return t
 }

@@ -58,24 +58,16 @@ func sgdUpdate(h *Hyper, p, g *tensor.Tensor, st *paramState) {
 	if h.Momentum != 0 {
 		buf := st.t["momentum_buffer"]
 		if buf == nil {
-			buf = g.Clone()
+			buf = tensor.Keep(g.Clone())
+			st.t["momentum_buffer"] = buf
 		} else {
-			buf = buf.MulScalar(h.Momentum).Add(scaled(g, 1-h.Dampening))
+			buf.Axpby_(h.Momentum, g, 1-h.Dampening) // buf = μ·buf + (1−τ)·g
 		}
-		st.t["momentum_buffer"] = buf
 		if h.Nesterov {
 			g = g.Add(buf.MulScalar(h.Momentum))
 		} else {
 			g = buf
 		}
 	}
-	p.CopyFrom(p.Add(g.MulScalar(-h.LR)))
-}
-
-// scaled returns a·t, skipping the multiplication when a is 1.
-func scaled(t *tensor.Tensor, a float64) *tensor.Tensor {
-	if a == 1 {
-		return t
-	}
-	return t.MulScalar(a)
+	p.AddScaled_(g, -h.LR)
 }

@@ -202,7 +202,7 @@ func (t *Tensor) Cast(dt DType) *Tensor {
 	if dt == t.dtype {
 		return t
 	}
-	out := empty(t.be, dt, t.shape)
+	out := emptyUninit(t.be, dt, t.shape)
 	t.be.Copy(out.buf, out.Layout(), t.buf, t.Layout())
 	return out
 }
@@ -218,7 +218,7 @@ func (t *Tensor) Contiguous() *Tensor {
 
 // Clone returns a row-major copy of t that shares no storage with it.
 func (t *Tensor) Clone() *Tensor {
-	out := empty(t.be, t.dtype, t.shape)
+	out := emptyUninit(t.be, t.dtype, t.shape)
 	t.be.Copy(out.buf, out.Layout(), t.buf, t.Layout())
 	return out
 }
@@ -251,7 +251,7 @@ func (t *Tensor) To(d Device) *Tensor {
 	if err := c.be.Read(c.buf, c.offset, host); err != nil {
 		panic(&Error{Kind: DeviceError, Op: "To", Shapes: shapesOf(t), Msg: err.Error()})
 	}
-	out := empty(be, t.dtype, t.shape)
+	out := emptyUninit(be, t.dtype, t.shape)
 	if err := be.Write(out.buf, 0, host); err != nil {
 		panic(&Error{Kind: DeviceError, Op: "To", Shapes: shapesOf(t), Msg: err.Error()})
 	}

@@ -19,7 +19,7 @@ func (t *Tensor) unary(op backend.Op) *Tensor {
 		}
 	}
 	x = x.Cast(computeType(store))
-	out := empty(x.be, x.dtype, x.shape)
+	out := emptyUninit(x.be, x.dtype, x.shape)
 	x.be.Unary(op, out.buf, out.Layout(), x.buf, x.Layout())
 	return out.Cast(store)
 }
@@ -76,7 +76,7 @@ func binary(name string, op backend.Op, a, b *Tensor) *Tensor {
 		// Add is logical or, Mul logical and, Maximum/Minimum or/and.
 		x, y = x.Cast(Int64), y.Cast(Int64)
 	}
-	out := empty(x.be, x.dtype, shape)
+	out := emptyUninit(x.be, x.dtype, shape)
 	x.be.Binary(op, out.buf, out.Layout(), x.buf, x.Layout(), y.buf, y.Layout())
 	return out.Cast(store)
 }
@@ -112,7 +112,7 @@ func (t *Tensor) Minimum(u *Tensor) *Tensor { return binary("Minimum", backend.O
 // compare runs a comparison kernel; the result is Bool.
 func compare(name string, op backend.Op, a, b *Tensor) *Tensor {
 	x, y, shape, _ := binaryPrep(name, a, b, false)
-	out := empty(x.be, Bool, shape)
+	out := emptyUninit(x.be, Bool, shape)
 	x.be.Binary(op, out.buf, out.Layout(), x.buf, x.Layout(), y.buf, y.Layout())
 	return out
 }
@@ -237,7 +237,7 @@ func Where(cond, a, b *Tensor) *Tensor {
 	c := cond.Expand(shape...)
 	x := a.Cast(dt).Expand(shape...)
 	y := b.Cast(dt).Expand(shape...)
-	out := empty(a.be, dt, shape)
+	out := emptyUninit(a.be, dt, shape)
 	a.be.Where(out.buf, out.Layout(), c.buf, c.Layout(), x.buf, x.Layout(), y.buf, y.Layout())
 	return out
 }

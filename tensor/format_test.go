@@ -308,9 +308,9 @@ func (b fmtDeviceBackend) Read(buf backend.Buffer, off int, dst any) error {
 
 // fmtOnDevice returns a view of t whose backend reports dev.
 func fmtOnDevice(t *Tensor, dev Device, read *int) *Tensor {
-	u := *t
+	u := t.view(t.shape, t.strides, t.offset)
 	u.be = fmtDeviceBackend{Backend: t.be, dev: dev, read: read}
-	return &u
+	return u
 }
 
 func TestFormatDevice(t *testing.T) {

@@ -48,7 +48,7 @@ func (t *Tensor) MatMul(u *Tensor) *Tensor {
 	nb := backend.NumElements(batch)
 	a, al := batched3(a, len(batch))
 	b, bl := batched3(b, len(batch))
-	out := empty(a.be, ct, []int{nb, m, n})
+	out := emptyUninit(a.be, ct, []int{nb, m, n})
 	a.be.MatMul(out.buf, out.Layout(), a.buf, al, b.buf, bl)
 
 	shape := append([]int{}, batch...)

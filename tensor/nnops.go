@@ -20,12 +20,12 @@ func (t *Tensor) softmax(name string, axis int, log bool) *Tensor {
 	if x.Dim() == 0 {
 		x = x.Reshape(1)
 		a := x.axis(name, axis)
-		out := empty(x.be, x.dtype, x.shape)
+		out := emptyUninit(x.be, x.dtype, x.shape)
 		x.be.Softmax(out.buf, out.Layout(), x.buf, x.Layout(), a, log)
 		return out.Reshape().Cast(store)
 	}
 	a := x.axis(name, axis)
-	out := empty(x.be, x.dtype, x.shape)
+	out := emptyUninit(x.be, x.dtype, x.shape)
 	x.be.Softmax(out.buf, out.Layout(), x.buf, x.Layout(), a, log)
 	return out.Cast(store)
 }
@@ -62,7 +62,7 @@ func (t *Tensor) Gather(axis int, idx *Tensor) *Tensor {
 			src = src.Narrow(d, 0, ix.shape[d])
 		}
 	}
-	out := empty(t.be, t.dtype, ix.shape)
+	out := emptyUninit(t.be, t.dtype, ix.shape)
 	if err := t.be.Gather(out.buf, out.Layout(), src.buf, src.Layout(), ix.buf, ix.Layout(), a); err != nil {
 		fail(IndexError, name, shapesOf(t, idx), "%v", err)
 	}
@@ -85,7 +85,7 @@ func (t *Tensor) IndexSelect(axis int, idx *Tensor) *Tensor {
 	a := t.axis(name, axis)
 	shape := t.Shape()
 	shape[a] = ix.shape[0]
-	out := empty(t.be, t.dtype, shape)
+	out := emptyUninit(t.be, t.dtype, shape)
 	if err := t.be.IndexSelect(out.buf, out.Layout(), t.buf, t.Layout(), ix.buf, ix.Layout(), a); err != nil {
 		fail(IndexError, name, shapesOf(t, idx), "%v", err)
 	}
@@ -182,7 +182,7 @@ func Cat(ts []*Tensor, axis int) *Tensor {
 	}
 	shape := ref.Shape()
 	shape[a] = total
-	out := empty(ref.be, dt, shape)
+	out := emptyUninit(ref.be, dt, shape)
 	at := 0
 	for _, u := range ts {
 		part := out.Narrow(a, at, u.shape[a])

@@ -70,7 +70,7 @@ func (t *Tensor) reduce(name string, op backend.Op, keep bool, axes []int) *Tens
 			}
 		}
 	}
-	out := empty(x.be, x.dtype, keptShape(x.shape, ax))
+	out := emptyUninit(x.be, x.dtype, keptShape(x.shape, ax))
 	x.be.Reduce(op, out.buf, out.Layout(), x.buf, x.Layout(), ax)
 	out = out.Cast(store)
 	if !keep {
@@ -235,7 +235,7 @@ func (t *Tensor) argReduce(name string, op backend.Op, keep bool, axis []int) *T
 	if x.shape[a] == 0 {
 		fail(ShapeError, name, shapesOf(t), "cannot reduce axis %d of length 0", a)
 	}
-	out := empty(x.be, Int64, keptShape(x.shape, []int{a}))
+	out := emptyUninit(x.be, Int64, keptShape(x.shape, []int{a}))
 	x.be.ArgReduce(op, out.buf, out.Layout(), x.buf, x.Layout(), a)
 	if !keep {
 		out = dropAxes(out, []int{a})

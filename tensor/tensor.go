@@ -13,6 +13,8 @@
 package tensor
 
 import (
+	"sync/atomic"
+
 	"github.com/tessera-ml/tessera/backend"
 	_ "github.com/tessera-ml/tessera/backend/cpu" // registers the CPU backend
 )
@@ -24,10 +26,12 @@ import (
 type Tensor struct {
 	be      backend.Backend
 	buf     backend.Buffer
+	st      *storage // shared by every view of buf; counts live handles
 	dtype   DType
 	shape   []int
 	strides []int
 	offset  int
+	state   atomic.Uint32 // handleLive, handleKept or handleReleased
 }
 
 // Shape returns a copy of the tensor's shape.
@@ -72,26 +76,49 @@ func (t *Tensor) Size(axis int) int {
 func (t *Tensor) IsContiguous() bool { return t.Layout().IsContiguous() }
 
 // SharesStorage reports whether t and u view the same buffer.
-func (t *Tensor) SharesStorage(u *Tensor) bool { return t.buf == u.buf }
+func (t *Tensor) SharesStorage(u *Tensor) bool { return t.st == u.st }
 
 // view makes a tensor over t's buffer with another layout.
 func (t *Tensor) view(shape, strides []int, offset int) *Tensor {
-	return &Tensor{be: t.be, buf: t.buf, dtype: t.dtype, shape: shape, strides: strides, offset: offset}
+	t.live("view")
+	t.st.refs.Add(1)
+	v := &Tensor{be: t.be, buf: t.buf, st: t.st, dtype: t.dtype, shape: shape, strides: strides, offset: offset}
+	track(v)
+	return v
 }
 
 // empty allocates a contiguous tensor on be. Its contents are zero.
 func empty(be backend.Backend, dt DType, shape []int) *Tensor {
+	return alloc(be, dt, shape, true)
+}
+
+// emptyUninit is empty for outputs a kernel overwrites entirely: a pooled
+// buffer is not zeroed first.
+func emptyUninit(be backend.Backend, dt DType, shape []int) *Tensor {
+	return alloc(be, dt, shape, false)
+}
+
+func alloc(be backend.Backend, dt DType, shape []int, zero bool) *Tensor {
 	for _, d := range shape {
 		if d < 0 {
 			fail(ValueError, "New", [][]int{shape}, "negative dimension %d", d)
 		}
 	}
-	buf, err := be.Alloc(dt, backend.NumElements(shape))
+	var buf backend.Buffer
+	var err error
+	if ua, ok := be.(backend.UninitAllocator); ok && !zero {
+		buf, err = ua.AllocUninit(dt, backend.NumElements(shape))
+	} else {
+		buf, err = be.Alloc(dt, backend.NumElements(shape))
+	}
 	if err != nil {
 		panic(&Error{Kind: DeviceError, Op: "Alloc", Shapes: [][]int{shape}, Msg: err.Error()})
 	}
 	sh := append([]int{}, shape...)
-	return &Tensor{be: be, buf: buf, dtype: dt, shape: sh, strides: backend.ContiguousStrides(sh)}
+	t := &Tensor{be: be, buf: buf, st: &storage{}, dtype: dt, shape: sh, strides: backend.ContiguousStrides(sh)}
+	t.st.refs.Store(1)
+	track(t)
+	return t
 }
 
 // axis normalises a possibly negative axis of t, panicking with an AxisError.
@@ -112,6 +139,9 @@ func normAxis(op string, shape []int, a, rank int) int {
 
 // sameDevice panics unless all tensors share t's backend.
 func sameDevice(op string, ts ...*Tensor) {
+	for _, u := range ts {
+		u.live(op)
+	}
 	for _, u := range ts[1:] {
 		if u.be != ts[0].be {
 			fail(DeviceError, op, shapesOf(ts...), "operands on different devices (%v and %v)", ts[0].Device(), u.Device())
