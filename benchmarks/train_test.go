@@ -41,15 +41,16 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.ReportAllocs()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			f0 := minorFaults()
+			f0, p0 := minorFaults(), cpu.Pool()
 			for b.Loop() {
 				w.Step()
 			}
-			f1 := minorFaults()
+			f1, p1 := minorFaults(), cpu.Pool()
 			runtime.ReadMemStats(&after)
 			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/step")
 			b.ReportMetric(float64(after.NumGC-before.NumGC)/float64(b.N), "GCs/step")
 			b.ReportMetric(float64(f1-f0)/float64(b.N), "faults/step")
+			b.ReportMetric(float64(p1.Misses-p0.Misses)/float64(b.N), "poolmiss/step")
 			b.ReportMetric(float64(cpu.Workers()), "workers")
 		})
 	}
@@ -61,10 +62,12 @@ func BenchmarkTrainStep(b *testing.B) {
 func fwdBwd(b *testing.B, g *tensor.Generator, leaves []*autograd.Var, f func() *autograd.Var) {
 	dy := tensor.RandN(g, f().Shape())
 	step := func() {
-		for _, l := range leaves {
-			l.ZeroGrad()
-		}
-		f().BackwardWith(dy)
+		tensor.Tidy(func() {
+			for _, l := range leaves {
+				l.ZeroGrad()
+			}
+			f().BackwardWith(dy)
+		})
 	}
 	for range warmupSteps {
 		step()
@@ -81,11 +84,11 @@ func fwdBwd(b *testing.B, g *tensor.Generator, leaves []*autograd.Var, f func() 
 func fwd(b *testing.B, f func() *autograd.Var) {
 	autograd.NoGrad(func() {
 		for range warmupSteps {
-			f()
+			tensor.Tidy(func() { f() })
 		}
 		b.ReportAllocs()
 		for b.Loop() {
-			f()
+			tensor.Tidy(func() { f() })
 		}
 	})
 	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/op")

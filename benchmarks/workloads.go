@@ -49,12 +49,17 @@ type Workload struct {
 }
 
 // Step runs one training step: zero-grad, forward, loss, backward and the
-// optimizer's update.
+// optimizer's update, inside a tensor scope (tensor.Tidy) as a Tessera
+// training loop is written: the step's activations and gradients go back to
+// the buffer pool when it ends, as PyTorch's reference counting hands them
+// back to its allocator.
 func (w *Workload) Step() {
-	w.opt.ZeroGrad()
-	l := w.loss()
-	l.Backward()
-	w.opt.Step()
+	tensor.Tidy(func() {
+		w.opt.ZeroGrad()
+		l := w.loss()
+		l.Backward()
+		w.opt.Step()
+	})
 }
 
 // Loss runs the forward pass and returns the loss value (for checks).

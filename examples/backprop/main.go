@@ -89,12 +89,14 @@ func main() {
 			n += p.Data.Numel()
 		}
 
-		fwd := median(7, func() { autograd.NoGrad(func() { m.loss(x, y) }) })
+		fwd := median(7, func() { tensor.Tidy(func() { autograd.NoGrad(func() { m.loss(x, y) }) }) })
 		bp := median(7, func() {
-			for _, p := range ps {
-				p.ZeroGrad()
-			}
-			m.loss(x, y).Backward()
+			tensor.Tidy(func() {
+				for _, p := range ps {
+					p.ZeroGrad()
+				}
+				m.loss(x, y).Backward()
+			})
 		})
 		var grads [][]float64
 		for _, p := range ps {

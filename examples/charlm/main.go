@@ -146,7 +146,7 @@ func evaluate(m *gpt, xs, ys []*tensor.Tensor) float64 {
 	var s float64
 	autograd.NoGrad(func() {
 		for i := range xs {
-			s += m.loss(xs[i], ys[i]).Item()
+			tensor.Tidy(func() { s += m.loss(xs[i], ys[i]).Item() })
 		}
 	})
 	return s / float64(len(xs))
@@ -229,12 +229,15 @@ func run(c config, out *os.File) (result, error) {
 			pg.LR = lr
 		}
 		x, y := batchOf(trainIDs, c.batch, c.context, g)
-		opt.ZeroGrad()
-		loss := m.loss(x, y)
-		loss.Backward()
-		optim.ClipGradNorm(params, 1, 2, false)
-		opt.Step()
-		l := loss.Item()
+		var l float64
+		tensor.Tidy(func() {
+			opt.ZeroGrad()
+			loss := m.loss(x, y)
+			loss.Backward()
+			optim.ClipGradNorm(params, 1, 2, false)
+			opt.Step()
+			l = loss.Item()
+		})
 		if step == 0 {
 			avg = l
 		}

@@ -187,14 +187,19 @@ func run(c config) error {
 		var lossSum float64
 		var seen int
 		for b := range train.All() {
-			opt.ZeroGrad()
-			logits := net.Forward(autograd.Const(b.X))
-			loss := nn.CrossEntropyLoss(logits, autograd.Const(b.Y))
-			loss.Backward()
-			opt.Step()
+			var l float64
+			// The step's activations and gradients go back to the buffer
+			// pool when it ends.
+			tensor.Tidy(func() {
+				opt.ZeroGrad()
+				logits := net.Forward(autograd.Const(b.X))
+				loss := nn.CrossEntropyLoss(logits, autograd.Const(b.Y))
+				loss.Backward()
+				opt.Step()
+				l = loss.Item()
+			})
 			sched.Step()
 			n := b.X.Size(0)
-			l := loss.Item()
 			lossSum += l * float64(n)
 			seen += n
 			bar.update(seen, l)
@@ -231,8 +236,10 @@ func evaluate(net model, x, y *tensor.Tensor) float64 {
 	autograd.NoGrad(func() {
 		for at := 0; at < x.Size(0); at += 1000 {
 			n := min(1000, x.Size(0)-at)
-			pred := net.Forward(autograd.Const(x.Narrow(0, at, n))).Data.ArgMax(1)
-			correct += int(pred.Eq(y.Narrow(0, at, n)).Sum().Item())
+			tensor.Tidy(func() {
+				pred := net.Forward(autograd.Const(x.Narrow(0, at, n))).Data.ArgMax(1)
+				correct += int(pred.Eq(y.Narrow(0, at, n)).Sum().Item())
+			})
 		}
 	})
 	return float64(correct) / float64(x.Size(0))
