@@ -210,7 +210,10 @@ func init() {
 	})
 	opGELU = def("GELU", one((*tensor.Tensor).GELU), func(c *ctx) []*Var {
 		x := c.in[0]
-		// d/dx x·Φ(x) = Φ(x) + x·φ(x)
+		if !IsRecording() { // a plain Backward: one fused kernel
+			return []*Var{Const(tensor.GELUGrad(c.g.Data, x.Data))}
+		}
+		// d/dx x·Φ(x) = Φ(x) + x·φ(x), recorded for higher derivatives
 		cdf := x.MulScalar(1 / math.Sqrt2).Erf().AddScalar(1).MulScalar(0.5)
 		pdf := x.Mul(x).MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
 		return []*Var{c.g.Mul(cdf.Add(x.Mul(pdf)))}

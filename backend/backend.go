@@ -194,3 +194,12 @@ func Registered() []DeviceType {
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
+
+// Fused is implemented by backends with fused backward kernels for ops
+// whose gradient would otherwise take many elementwise passes. Package
+// tensor falls back to composing ordinary ops on backends without it.
+type Fused interface {
+	// GELUGrad sets dst = g·gelu'(x) for the erf-form GELU, gelu'(x) =
+	// Φ(x) + x·φ(x); g, x and dst share a float dtype and a shape.
+	GELUGrad(dst Buffer, dl Layout, g Buffer, gl Layout, x Buffer, xl Layout)
+}

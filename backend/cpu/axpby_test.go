@@ -128,3 +128,41 @@ func TestPoolReuse(t *testing.T) {
 		t.Fatalf("SetPoolLimit(0) left %d bytes held", s.HeldBytes)
 	}
 }
+
+// TestFastGELUGrad compares the assembly path of GELUGrad with the float64
+// reference, contiguous, and checks a strided layout takes the reference.
+func TestFastGELUGrad(t *testing.T) {
+	n := 1000
+	x, g := NewBuffer(backend.Float32, n), NewBuffer(backend.Float32, n)
+	for i := range n {
+		x.F32[i] = float32(i-500) / 60
+		g.F32[i] = float32(i%7) - 3
+	}
+	x.F32[3], x.F32[4] = float32(math.Inf(1)), float32(math.Inf(-1))
+	x.F32[5] = float32(math.NaN())
+	l := backend.Layout{Shape: []int{n}, Strides: []int{1}}
+	ref, fast := NewBuffer(backend.Float32, n), NewBuffer(backend.Float32, n)
+	prev := SetFastPaths(false)
+	Default.GELUGrad(ref, l, g, l, x, l)
+	SetFastPaths(true)
+	Default.GELUGrad(fast, l, g, l, x, l)
+	SetFastPaths(prev)
+	for i := range n {
+		r, f := ref.F32[i], fast.F32[i]
+		if math.IsNaN(float64(r)) != math.IsNaN(float64(f)) || math.Abs(float64(r-f)) > 0x1p-21*math.Abs(float64(g.F32[i])) {
+			t.Fatalf("[%d] x=%g g=%g: fast %g, reference %g", i, x.F32[i], g.F32[i], f, r)
+		}
+	}
+	if ref.F32[3] != g.F32[3] || ref.F32[4] != 0 {
+		t.Fatalf("gelu'(±Inf): %g·g, %g", ref.F32[3], ref.F32[4])
+	}
+	// A strided (every other element) layout takes the reference path.
+	half := backend.Layout{Shape: []int{n / 2}, Strides: []int{2}}
+	d := NewBuffer(backend.Float32, n)
+	Default.GELUGrad(d, half, g, half, x, half)
+	for i := 0; i < n; i += 2 {
+		if d.F32[i] != ref.F32[i] && !(math.IsNaN(float64(d.F32[i])) && math.IsNaN(float64(ref.F32[i]))) {
+			t.Fatalf("strided [%d]: %g, want %g", i, d.F32[i], ref.F32[i])
+		}
+	}
+}

@@ -275,6 +275,25 @@ func GELU(dst, x []float32) {
 	geluGo(dst, x)
 }
 
+// GELUGrad sets dst[i] = g[i]·gelu'(x[i]), the derivative of the erf-form
+// GELU, gelu'(x) = Φ(x) + x·φ(x), times the incoming gradient: GELU's
+// backward pass in one sweep.
+//
+//	for i := range dst { dst[i] = float32(float64(g[i]) * geluGrad64(x[i])) }
+//
+// The assembly differs from that loop by at most 2⁻²²·|g[i]| (a few ulp
+// of gelu' near 1; gelu' itself crosses zero at x ≈ −0.75, where the
+// error is absolute, not relative). gelu'(+Inf) = 1, gelu'(-Inf) = 0, NaN
+// for NaN.
+func GELUGrad(dst, g, x []float32) {
+	check3("GELUGrad", len(dst), len(g), len(x))
+	if Accelerated() {
+		geluGradAVX2(dst, g, x)
+		return
+	}
+	geluGradGo(dst, g, x)
+}
+
 // Sum returns the sum of x (0 if empty).
 //
 //	var s float32; for _, v := range x { s += v }; return s

@@ -89,6 +89,11 @@ func geluTanhAVX2(dst []float32, x []float32)
 //go:noescape
 func geluAVX2(dst []float32, x []float32)
 
+// geluGradAVX2 sets dst[i] = g[i]·gelu'(x[i]) (the erf form) for i < len(dst).
+//
+//go:noescape
+func geluGradAVX2(dst []float32, g []float32, x []float32)
+
 // sumAVX2 returns the sum of x, in 64 running sums folded at the end.
 //
 //go:noescape

@@ -1994,11 +1994,11 @@ singleloop:
 	VDIVPD       Y3, Y2, Y2
 	VCVTPD2PSY   Y2, X1
 	VINSERTF128  $0x01, X1, Y4, Y1
-	VMULPS       Y5, Y1, Y1
 	VMOVUPS      vecconst_posmax<>+0(SB), Y2
 	VMINPS       Y0, Y2, Y2
 	VMOVUPS      vecconst_negmax<>+0(SB), Y3
 	VMAXPS       Y2, Y3, Y2
+	VMULPS       Y5, Y1, Y1
 	VMULPS       Y1, Y2, Y1
 	VMULPS       vecconst_twom24<>+0(SB), Y1, Y2
 	VSUBPS       Y1, Y0, Y1
@@ -2088,11 +2088,11 @@ tail:
 	VDIVPD       Y5, Y3, Y3
 	VCVTPD2PSY   Y3, X2
 	VINSERTF128  $0x01, X2, Y4, Y2
-	VMULPS       Y6, Y2, Y2
 	VMOVUPS      vecconst_posmax<>+0(SB), Y3
 	VMINPS       Y1, Y3, Y3
 	VMOVUPS      vecconst_negmax<>+0(SB), Y4
 	VMAXPS       Y3, Y4, Y3
+	VMULPS       Y6, Y2, Y2
 	VMULPS       Y2, Y3, Y2
 	VMULPS       vecconst_twom24<>+0(SB), Y2, Y3
 	VSUBPS       Y2, Y1, Y2
@@ -2220,6 +2220,227 @@ DATA vecconst_posmax<>+20(SB)/4, $0x7f7fffff
 DATA vecconst_posmax<>+24(SB)/4, $0x7f7fffff
 DATA vecconst_posmax<>+28(SB)/4, $0x7f7fffff
 GLOBL vecconst_posmax<>(SB), RODATA|NOPTR, $32
+
+// func geluGradAVX2(dst []float32, g []float32, x []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluGradAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_len+8(FP), AX
+	MOVQ dst_base+0(FP), CX
+	MOVQ g_base+24(FP), DX
+	MOVQ x_base+48(FP), BX
+	XORQ SI, SI
+
+	// Single vectors of 8.
+	MOVQ AX, DI
+	ANDQ $-8, DI
+
+singleloop:
+	CMPQ         SI, DI
+	JAE          tail
+	VMOVUPS      (DX)(SI*4), Y0
+	VMOVUPS      (BX)(SI*4), Y1
+	VANDPS       vecconst_abs<>+0(SB), Y1, Y2
+	VMOVUPS      vecconst_gelu_tmax<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y3
+	VMOVUPS      vecconst_gelu_temax<>+0(SB), Y4
+	VMINPS       Y2, Y4, Y2
+	VMULPS       Y2, Y2, Y4
+	VMOVAPS      Y4, Y6
+	VFMSUB231PS  Y2, Y2, Y6
+	VMULPS       vecconst_minushalf<>+0(SB), Y4, Y4
+	VMULPS       vecconst_minushalf<>+0(SB), Y6, Y6
+	VPSRAD       $0x1f, Y1, Y2
+	VPAND        vecconst_int24<>+0(SB), Y2, Y2
+	VMOVUPS      vecconst_exp_hi<>+0(SB), Y7
+	VMINPS       Y4, Y7, Y4
+	VMOVUPS      vecconst_exp_lo125<>+0(SB), Y7
+	VMAXPS       Y4, Y7, Y4
+	VMULPS       vecconst_log2e<>+0(SB), Y4, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFNMADD231PS vecconst_ln2hi<>+0(SB), Y7, Y4
+	VFNMADD231PS vecconst_ln2lo<>+0(SB), Y7, Y4
+	VADDPS       Y6, Y4, Y4
+	VMOVUPS      vecconst_exp0<>+0(SB), Y6
+	VFMADD213PS  vecconst_exp1<>+0(SB), Y4, Y6
+	VFMADD213PS  vecconst_exp2<>+0(SB), Y4, Y6
+	VFMADD213PS  vecconst_exp3<>+0(SB), Y4, Y6
+	VFMADD213PS  vecconst_exp4<>+0(SB), Y4, Y6
+	VFMADD213PS  vecconst_exp5<>+0(SB), Y4, Y6
+	VFMADD213PS  vecconst_exp6<>+0(SB), Y4, Y6
+	VFMADD213PS  vecconst_exp7<>+0(SB), Y4, Y6
+	VCVTPS2DQ    Y7, Y4
+	VPADDD       Y2, Y4, Y4
+	VPSRAD       $0x01, Y4, Y2
+	VPSUBD       Y2, Y4, Y4
+	VPADDD       vecconst_bias127<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       vecconst_bias127<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y2, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VCVTPS2PD    X3, Y2
+	VMOVUPD      vecconst_gelun0<>+0(SB), Y4
+	VFMADD213PD  vecconst_gelun1<>+0(SB), Y2, Y4
+	VFMADD213PD  vecconst_gelun2<>+0(SB), Y2, Y4
+	VFMADD213PD  vecconst_gelun3<>+0(SB), Y2, Y4
+	VFMADD213PD  vecconst_gelun4<>+0(SB), Y2, Y4
+	VFMADD213PD  vecconst_gelun5<>+0(SB), Y2, Y4
+	VMOVUPD      vecconst_gelud0<>+0(SB), Y7
+	VFMADD213PD  vecconst_gelud1<>+0(SB), Y2, Y7
+	VFMADD213PD  vecconst_gelud2<>+0(SB), Y2, Y7
+	VFMADD213PD  vecconst_gelud3<>+0(SB), Y2, Y7
+	VFMADD213PD  vecconst_gelud4<>+0(SB), Y2, Y7
+	VFMADD213PD  vecconst_gelud5<>+0(SB), Y2, Y7
+	VFMADD213PD  vecconst_gelud6<>+0(SB), Y2, Y7
+	VDIVPD       Y7, Y4, Y4
+	VCVTPD2PSY   Y4, X5
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      vecconst_gelun0<>+0(SB), Y3
+	VFMADD213PD  vecconst_gelun1<>+0(SB), Y2, Y3
+	VFMADD213PD  vecconst_gelun2<>+0(SB), Y2, Y3
+	VFMADD213PD  vecconst_gelun3<>+0(SB), Y2, Y3
+	VFMADD213PD  vecconst_gelun4<>+0(SB), Y2, Y3
+	VFMADD213PD  vecconst_gelun5<>+0(SB), Y2, Y3
+	VMOVUPD      vecconst_gelud0<>+0(SB), Y4
+	VFMADD213PD  vecconst_gelud1<>+0(SB), Y2, Y4
+	VFMADD213PD  vecconst_gelud2<>+0(SB), Y2, Y4
+	VFMADD213PD  vecconst_gelud3<>+0(SB), Y2, Y4
+	VFMADD213PD  vecconst_gelud4<>+0(SB), Y2, Y4
+	VFMADD213PD  vecconst_gelud5<>+0(SB), Y2, Y4
+	VFMADD213PD  vecconst_gelud6<>+0(SB), Y2, Y4
+	VDIVPD       Y4, Y3, Y3
+	VCVTPD2PSY   Y3, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      vecconst_posmax<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y3
+	VMOVUPS      vecconst_negmax<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VMULPS       Y2, Y6, Y2
+	VMULPS       vecconst_invsqrt2pi<>+0(SB), Y6, Y4
+	VMULPS       Y3, Y4, Y4
+	VADDPS       Y4, Y2, Y3
+	VMULPS       vecconst_twom24<>+0(SB), Y3, Y3
+	VMOVUPS      vecconst_one<>+0(SB), Y6
+	VSUBPS       Y2, Y6, Y2
+	VADDPS       Y4, Y2, Y2
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VMULPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (CX)(SI*4)
+	ADDQ         $0x00000008, SI
+	JMP          singleloop
+
+tail:
+	// Masked tail of 1-7.
+	SUBQ         SI, AX
+	JZ           done
+	NEGQ         AX
+	LEAQ         vecconst_tailmask<>+0(SB), DI
+	VMOVUPS      32(DI)(AX*4), Y0
+	VMASKMOVPS   (DX)(SI*4), Y0, Y1
+	VMASKMOVPS   (BX)(SI*4), Y0, Y2
+	VANDPS       vecconst_abs<>+0(SB), Y2, Y3
+	VMOVUPS      vecconst_gelu_tmax<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y4
+	VMOVUPS      vecconst_gelu_temax<>+0(SB), Y6
+	VMINPS       Y3, Y6, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVAPS      Y6, Y7
+	VFMSUB231PS  Y3, Y3, Y7
+	VMULPS       vecconst_minushalf<>+0(SB), Y6, Y6
+	VMULPS       vecconst_minushalf<>+0(SB), Y7, Y7
+	VPSRAD       $0x1f, Y2, Y3
+	VPAND        vecconst_int24<>+0(SB), Y3, Y3
+	VMOVUPS      vecconst_exp_hi<>+0(SB), Y8
+	VMINPS       Y6, Y8, Y6
+	VMOVUPS      vecconst_exp_lo125<>+0(SB), Y8
+	VMAXPS       Y6, Y8, Y6
+	VMULPS       vecconst_log2e<>+0(SB), Y6, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFNMADD231PS vecconst_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PS vecconst_ln2lo<>+0(SB), Y8, Y6
+	VADDPS       Y7, Y6, Y6
+	VMOVUPS      vecconst_exp0<>+0(SB), Y7
+	VFMADD213PS  vecconst_exp1<>+0(SB), Y6, Y7
+	VFMADD213PS  vecconst_exp2<>+0(SB), Y6, Y7
+	VFMADD213PS  vecconst_exp3<>+0(SB), Y6, Y7
+	VFMADD213PS  vecconst_exp4<>+0(SB), Y6, Y7
+	VFMADD213PS  vecconst_exp5<>+0(SB), Y6, Y7
+	VFMADD213PS  vecconst_exp6<>+0(SB), Y6, Y7
+	VFMADD213PS  vecconst_exp7<>+0(SB), Y6, Y7
+	VCVTPS2DQ    Y8, Y6
+	VPADDD       Y3, Y6, Y6
+	VPSRAD       $0x01, Y6, Y3
+	VPSUBD       Y3, Y6, Y6
+	VPADDD       vecconst_bias127<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       vecconst_bias127<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y3, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VCVTPS2PD    X4, Y3
+	VMOVUPD      vecconst_gelun0<>+0(SB), Y6
+	VFMADD213PD  vecconst_gelun1<>+0(SB), Y3, Y6
+	VFMADD213PD  vecconst_gelun2<>+0(SB), Y3, Y6
+	VFMADD213PD  vecconst_gelun3<>+0(SB), Y3, Y6
+	VFMADD213PD  vecconst_gelun4<>+0(SB), Y3, Y6
+	VFMADD213PD  vecconst_gelun5<>+0(SB), Y3, Y6
+	VMOVUPD      vecconst_gelud0<>+0(SB), Y8
+	VFMADD213PD  vecconst_gelud1<>+0(SB), Y3, Y8
+	VFMADD213PD  vecconst_gelud2<>+0(SB), Y3, Y8
+	VFMADD213PD  vecconst_gelud3<>+0(SB), Y3, Y8
+	VFMADD213PD  vecconst_gelud4<>+0(SB), Y3, Y8
+	VFMADD213PD  vecconst_gelud5<>+0(SB), Y3, Y8
+	VFMADD213PD  vecconst_gelud6<>+0(SB), Y3, Y8
+	VDIVPD       Y8, Y6, Y6
+	VCVTPD2PSY   Y6, X5
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VMOVUPD      vecconst_gelun0<>+0(SB), Y4
+	VFMADD213PD  vecconst_gelun1<>+0(SB), Y3, Y4
+	VFMADD213PD  vecconst_gelun2<>+0(SB), Y3, Y4
+	VFMADD213PD  vecconst_gelun3<>+0(SB), Y3, Y4
+	VFMADD213PD  vecconst_gelun4<>+0(SB), Y3, Y4
+	VFMADD213PD  vecconst_gelun5<>+0(SB), Y3, Y4
+	VMOVUPD      vecconst_gelud0<>+0(SB), Y6
+	VFMADD213PD  vecconst_gelud1<>+0(SB), Y3, Y6
+	VFMADD213PD  vecconst_gelud2<>+0(SB), Y3, Y6
+	VFMADD213PD  vecconst_gelud3<>+0(SB), Y3, Y6
+	VFMADD213PD  vecconst_gelud4<>+0(SB), Y3, Y6
+	VFMADD213PD  vecconst_gelud5<>+0(SB), Y3, Y6
+	VFMADD213PD  vecconst_gelud6<>+0(SB), Y3, Y6
+	VDIVPD       Y6, Y4, Y4
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y5, Y3
+	VMOVUPS      vecconst_posmax<>+0(SB), Y4
+	VMINPS       Y2, Y4, Y4
+	VMOVUPS      vecconst_negmax<>+0(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMULPS       Y3, Y7, Y3
+	VMULPS       vecconst_invsqrt2pi<>+0(SB), Y7, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y3, Y4
+	VMULPS       vecconst_twom24<>+0(SB), Y4, Y4
+	VMOVUPS      vecconst_one<>+0(SB), Y6
+	VSUBPS       Y3, Y6, Y3
+	VADDPS       Y5, Y3, Y3
+	VBLENDVPS    Y2, Y4, Y3, Y2
+	VMULPS       Y1, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (CX)(SI*4)
+
+done:
+	VZEROUPPER
+	RET
+
+DATA vecconst_invsqrt2pi<>+0(SB)/4, $0x3ecc422a
+DATA vecconst_invsqrt2pi<>+4(SB)/4, $0x3ecc422a
+DATA vecconst_invsqrt2pi<>+8(SB)/4, $0x3ecc422a
+DATA vecconst_invsqrt2pi<>+12(SB)/4, $0x3ecc422a
+DATA vecconst_invsqrt2pi<>+16(SB)/4, $0x3ecc422a
+DATA vecconst_invsqrt2pi<>+20(SB)/4, $0x3ecc422a
+DATA vecconst_invsqrt2pi<>+24(SB)/4, $0x3ecc422a
+DATA vecconst_invsqrt2pi<>+28(SB)/4, $0x3ecc422a
+GLOBL vecconst_invsqrt2pi<>(SB), RODATA|NOPTR, $32
 
 // func sumAVX2(x []float32) float32
 // Requires: AVX, SSE

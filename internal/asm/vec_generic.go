@@ -177,6 +177,25 @@ func gelu64(x float32) float32 {
 	return float32(v * 0.5 * math.Erfc(-v/math.Sqrt2))
 }
 
+func geluGradGo(dst, g, x []float32) {
+	g, x = g[:len(dst)], x[:len(dst)]
+	for i := range dst {
+		dst[i] = float32(float64(g[i]) * geluGrad64(x[i]))
+	}
+}
+
+// geluGrad64 is gelu'(x) = Φ(x) + x·φ(x) in float64: 1 at +Inf, 0 at -Inf.
+func geluGrad64(x float32) float64 {
+	v := float64(x)
+	switch {
+	case math.IsInf(v, 1):
+		return 1
+	case math.IsInf(v, -1):
+		return 0
+	}
+	return 0.5*math.Erfc(-v/math.Sqrt2) + v*math.Exp(-v*v/2)/math.Sqrt(2*math.Pi)
+}
+
 func sumGo(x []float32) float32 {
 	var s float32
 	for _, v := range x {

@@ -832,3 +832,73 @@ func TestLengthMismatchPanics(t *testing.T) {
 		}()
 	}
 }
+
+// TestGELUGrad holds GELUGrad to its documented bound, 2⁻²²·|g|, against
+// float64 math over every 997th float32 bit pattern of x (g = 1 and
+// g = -3.5), pins its special values, and checks lengths 0…40 with guard
+// values around the output.
+func TestGELUGrad(t *testing.T) {
+	xs := sweep(997)
+	both(t, func(t *testing.T) {
+		for _, gv := range []float32{1, -3.5} {
+			g := make([]float32, len(xs))
+			for i := range g {
+				g[i] = gv
+			}
+			got := make([]float32, len(xs))
+			GELUGrad(got, g, xs)
+			var worst float64
+			var wx float32
+			for i, x := range xs {
+				want := float64(gv) * geluGrad64(x)
+				if math.IsNaN(float64(x)) {
+					if !math.IsNaN(float64(got[i])) {
+						t.Fatalf("GELUGrad(NaN) = %g", got[i])
+					}
+					continue
+				}
+				if d := math.Abs(float64(got[i])-want) / math.Abs(float64(gv)); d > worst {
+					worst, wx = d, x
+				}
+			}
+			t.Logf("g=%g: max |error|/|g| = %.3g = 2^%.1f (at x=%g)", gv, worst, math.Log2(worst), wx)
+			if worst > 0x1p-22 {
+				t.Errorf("g=%g: error %g·|g| at x=%g exceeds 2^-22", gv, worst, wx)
+			}
+		}
+		inf := float32(math.Inf(1))
+		for _, c := range [][2]float32{{0, 0.5}, {inf, 1}, {-inf, 0}, {40, 1}, {-40, 0}, {math.MaxFloat32, 1}, {-math.MaxFloat32, 0}} {
+			for n := 1; n <= 11; n++ {
+				x := make([]float32, n)
+				g := make([]float32, n)
+				for i := range x {
+					x[i], g[i] = 0.25, 1
+				}
+				x[n-1] = c[0]
+				d := make([]float32, n)
+				GELUGrad(d, g, x)
+				if d[n-1] != c[1] {
+					t.Fatalf("GELUGrad(x=%g) at lane %d = %g, want %g", c[0], n-1, d[n-1], c[1])
+				}
+			}
+		}
+		for n := range 41 {
+			buf := make([]float32, n+2)
+			buf[0], buf[n+1] = 7, 7
+			x := make([]float32, n)
+			g := make([]float32, n)
+			for i := range x {
+				x[i], g[i] = float32(i)/8-2, 2
+			}
+			GELUGrad(buf[1:n+1], g, x)
+			if buf[0] != 7 || buf[n+1] != 7 {
+				t.Fatalf("n=%d: GELUGrad wrote outside dst", n)
+			}
+			for i := range x {
+				if want := 2 * geluGrad64(x[i]); math.Abs(float64(buf[1+i])-want) > 0x1p-20 {
+					t.Fatalf("n=%d: [%d] = %g, want %g", n, i, buf[1+i], want)
+				}
+			}
+		}
+	})
+}

@@ -639,6 +639,18 @@ func geluTanhCore(x VecVirtual) VecVirtual {
 // becomes 0 even after the 2^24 scaling), and x to ±MaxFloat32 in the
 // products, so that gelu(+Inf) = +Inf and gelu(-Inf) = -0.
 func geluErfCore(x VecVirtual) VecVirtual {
+	e, q, xm := geluErfParts(x)
+	VMULPS(e, q, q) // Φ(-t), scaled by 2^24 where x < 0
+	g := mul(xm, q)
+	neg := mul(g, cf("twom24", 1.0/(1<<24)))
+	pos := sub(x, g)
+	return blend(x, neg, pos) // on the sign bit of x
+}
+
+// geluErfParts is what GELU and its derivative share: e = e^(-t²/2) and
+// q = q(t) for t = |x| (see geluErfCore), e scaled by 2^24 where x < 0,
+// and x clamped to ±MaxFloat32 (NaN passes).
+func geluErfParts(x VecVirtual) (e, q, xm VecVirtual) {
 	t := and(x, absMask())
 	tc := YMM()
 	VMINPS(t, load(cf("gelu_tmax", 15)), tc) // NaN passes
@@ -652,7 +664,7 @@ func geluErfCore(x VecVirtual) VecVirtual {
 	extra := YMM()
 	VPSRAD(U8(31), x, extra)
 	VPAND(ci("int24", 24), extra, extra)
-	e := expCore(sh, sl, extra, -125)
+	e = expCore(sh, sl, extra, -125)
 
 	// q(t) in float64, four lanes at a time: in float32 the two Horner
 	// chains alone would cost up to 5 ulp.
@@ -670,17 +682,31 @@ func geluErfCore(x VecVirtual) VecVirtual {
 	th := XMM()
 	VEXTRACTF128(U8(1), tc, th)
 	qhi := rational(th)
-	q := YMM()
+	q = YMM()
 	VINSERTF128(U8(1), qhi, qlo.AsY(), q)
-	VMULPS(e, q, q) // Φ(-t), scaled by 2^24 where x < 0
 
-	xm := YMM()
+	xm = YMM()
 	VMINPS(x, load(cf("posmax", math.MaxFloat32)), xm)
 	VMAXPS(xm, load(cf("negmax", -math.MaxFloat32)), xm)
-	g := mul(xm, q)
-	neg := mul(g, cf("twom24", 1.0/(1<<24)))
-	pos := sub(x, g)
-	return blend(x, neg, pos) // on the sign bit of x
+	return e, q, xm
+}
+
+// geluErfGradCore: g·gelu'(x), gelu'(x) = Φ(x) + x·φ(x) with
+// φ(x) = e^(-x²/2)/sqrt(2π). With A = e·q = Φ(-t) and B = x·e/sqrt(2π)
+// (both scaled by 2^24 where x < 0, from geluErfParts), gelu'(x) is
+// (A + B)·2^-24 for x < 0 and 1 − A + B for x >= 0. gelu'(±Inf) is 1 and
+// 0 (e underflows to 0 and x is clamped), NaN stays NaN (through B).
+func geluErfGradCore(g, x VecVirtual) VecVirtual {
+	e, q, xm := geluErfParts(x)
+	a := mul(e, q)
+	b := mul(e, cf("invsqrt2pi", float32(1/math.Sqrt(2*math.Pi))))
+	VMULPS(xm, b, b)
+	neg := add(a, b)
+	VMULPS(cf("twom24", 1.0/(1<<24)), neg, neg)
+	pos := sub(load(one()), a)
+	VADDPS(b, pos, pos)
+	d := blend(x, neg, pos)
+	return mul(d, g)
 }
 
 // geluErfNum and geluErfDen (highest degree first): q(t) ≈ num(t)/den(t)
@@ -717,6 +743,12 @@ func unaryKernels() {
 	un("sigmoidAVX2", "1/(1+e^-x[i])", sigmoidCore)
 	un("geluTanhAVX2", "the tanh-form GELU of x[i]", geluTanhCore)
 	un("geluAVX2", "x[i]·Φ(x[i]), the erf-form GELU", geluErfCore)
+	stream{
+		name: "geluGradAVX2", sig: "func(dst, g, x []float32)",
+		doc: []string{"geluGradAVX2 sets dst[i] = g[i]·gelu'(x[i]) (the erf form) for i < len(dst)."},
+		n:   "dst", out: "dst", ins: []string{"g", "x"}, unroll: 1,
+		body: func(in, _ []VecVirtual, _ VecVirtual) VecVirtual { return geluErfGradCore(in[0], in[1]) },
+	}.gen()
 }
 
 // ---------------------------------------------------------------------------
