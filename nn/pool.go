@@ -3,12 +3,13 @@ package nn
 // Pooling reads its windows through the same cached index as convolution
 // (functional_conv.go) and reduces them over the window axis.
 //
-// Max pooling takes autograd's Max, whose gradient is split evenly among the
-// elements that tie for the maximum of a window; torch's max_pool2d sends it
-// all to one of them (the first in the window). The two agree whenever a
-// window's maximum is unique, which is almost surely so for real-valued
-// inputs; they differ on inputs with repeated values (after a ReLU, say),
-// where both are valid subgradients. Padding reads −∞, so it never wins.
+// Max pooling finds each window's first maximum (a NaN counts as the
+// maximum, as in torch) without recording a graph, then gathers the input
+// at those positions: the gradient goes to one element per window, the
+// first of any tie, exactly as torch's max_pool2d sends it, and the
+// backward pass is one scatter of the output's size. Padding reads −∞, so
+// it never wins over a real element. Adaptive max pooling takes autograd's
+// Max over its windows instead, whose gradient splits ties evenly.
 
 import (
 	"fmt"
@@ -167,9 +168,21 @@ func maxPool2d(op string, x *autograd.Var, s poolSpec) *autograd.Var {
 	poolFloat(op, x)
 	x4, undo := batch4(op, x)
 	xs := x4.Shape()
+	n, c := xs[0], xs[1]
 	g := s.geom(op, x4, xs[2], xs[3])
-	out := im2col(x4, g, convNegInf).Max(2)
-	return undo(out.Reshape(xs[0], xs[1], g.outH, g.outW))
+	e := g.index()
+	k, l := g.kH*g.kW, g.outH*g.outW
+	flat := x4.Reshape(n, c, g.inH*g.inW)
+	if e.padded {
+		pad := tensor.Full([]int{1, 1, 1}, convNegInf, tensor.WithDType(x.DType()), tensor.WithDevice(g.dev)).Expand(n, c, 1)
+		flat = autograd.Cat([]*autograd.Var{flat, autograd.Const(pad)}, 2)
+	}
+	// The window position of each maximum, then its position in flat:
+	// index entry pos·L + j of window j.
+	pos := flat.Data.IndexSelect(2, e.idx).Reshape(n, c, k, l).ArgMax(2) // [N, C, L]
+	sel := pos.MulScalar(float64(l)).Add(tensor.Arange(0, float64(l), 1, tensor.WithDType(tensor.Int64), tensor.WithDevice(g.dev)))
+	at := e.idx.IndexSelect(0, sel.Reshape(-1)).Reshape(n, c, l)
+	return undo(flat.Gather(2, at).Reshape(n, c, g.outH, g.outW))
 }
 
 // avgDivisorKey names the divisors of an average pool's windows.

@@ -1,6 +1,8 @@
 package nn_test
 
 import (
+	"math"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -66,15 +68,27 @@ func TestPoolGradGradCheck(t *testing.T) {
 	}
 }
 
-// TestMaxPoolTies documents where Tessera and torch differ: a tied maximum
-// shares its gradient evenly (torch gives all of it to one element).
+// TestMaxPoolTies pins torch's rule: a tied maximum's gradient goes to the
+// first tied element of the window, and a NaN counts as the maximum. The
+// expected values were printed by torch 1.13's max_pool2d.
 func TestMaxPoolTies(t *testing.T) {
 	x := autograd.Param(tensor.Ones([]int{1, 1, 2, 2}))
 	nn.FMaxPool2d(x, 2).Sum().Backward()
-	for _, g := range x.Grad().Float32s() {
-		if g != 0.25 {
-			t.Fatalf("tied gradient %v, want 0.25 each", x.Grad().Float32s())
+	if g := x.Grad().Float64s(); !slices.Equal(g, []float64{1, 0, 0, 0}) {
+		t.Fatalf("tied gradient %v, want [1 0 0 0]", g)
+	}
+	nan := math.NaN()
+	x = autograd.Param(tensor.FromSlice([]float32{1, 1, 0, 2, 1, 0, 2, 2, 0, 0, 0, 0, float32(nan), 3, 3, 0}, 1, 1, 4, 4))
+	y := nn.FMaxPool2d(x, 3, nn.PoolStride(1), nn.PoolPadding(1))
+	wantY := []float64{1, 2, 2, 2, 1, 2, 2, 2, nan, nan, 3, 3, nan, nan, 3, 3}
+	for i, v := range y.Data.Float64s() {
+		if v != wantY[i] && !(math.IsNaN(v) && math.IsNaN(wantY[i])) {
+			t.Fatalf("output %v, want %v", y.Data.Float64s(), wantY)
 		}
+	}
+	y.Sum().Backward()
+	if g := x.Grad().Float64s(); !slices.Equal(g, []float64{2, 0, 0, 4, 0, 0, 2, 0, 0, 0, 0, 0, 4, 2, 2, 0}) {
+		t.Fatalf("gradient %v, want torch's [2 0 0 4 0 0 2 0 0 0 0 0 4 2 2 0]", g)
 	}
 }
 
