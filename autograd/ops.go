@@ -200,6 +200,9 @@ func init() {
 	})
 	opReLU = def("ReLU", one((*tensor.Tensor).ReLU), func(c *ctx) []*Var {
 		// The derivative at 0 is taken as 0, as in PyTorch.
+		if !IsRecording() { // a plain Backward: one fused select
+			return []*Var{Const(tensor.ReLUGrad(c.g.Data, c.in[0].Data))}
+		}
 		return []*Var{c.g.Mul(mask(c.in[0].Data.GtScalar(0), c.g))}
 	})
 	opSiLU = def("SiLU", one((*tensor.Tensor).SiLU), func(c *ctx) []*Var {

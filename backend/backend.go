@@ -202,4 +202,7 @@ type Fused interface {
 	// GELUGrad sets dst = g·gelu'(x) for the erf-form GELU, gelu'(x) =
 	// Φ(x) + x·φ(x); g, x and dst share a float dtype and a shape.
 	GELUGrad(dst Buffer, dl Layout, g Buffer, gl Layout, x Buffer, xl Layout)
+	// ReLUGrad sets dst = g where x > 0, else 0 (NaN x gives 0): ReLU's
+	// backward as one select instead of compare, cast and multiply.
+	ReLUGrad(dst Buffer, dl Layout, g Buffer, gl Layout, x Buffer, xl Layout)
 }

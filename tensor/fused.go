@@ -13,7 +13,30 @@ import (
 // elsewhere. g and x must share a shape; the result has their promoted
 // float dtype.
 func GELUGrad(g, x *Tensor) *Tensor {
-	const name = "GELUGrad"
+	return fusedBinary("GELUGrad", g, x, func(f backend.Fused, d, g, x *Tensor) {
+		f.GELUGrad(d.buf, d.Layout(), g.buf, g.Layout(), x.buf, x.Layout())
+	}, geluGradComposite)
+}
+
+// geluGradComposite is GELUGrad from ordinary ops.
+func geluGradComposite(gc, xc *Tensor) *Tensor {
+	cdf := xc.MulScalar(1 / math.Sqrt2).Erf().AddScalar(1).MulScalar(0.5)
+	pdf := xc.Mul(xc).MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
+	return gc.Mul(cdf.Add(xc.Mul(pdf)))
+}
+
+// ReLUGrad returns g where x > 0 and 0 elsewhere (NaN x included): the
+// gradient that reaches x when g reaches ReLU(x), as one fused select on
+// backends that have it. g and x must share a shape.
+func ReLUGrad(g, x *Tensor) *Tensor {
+	return fusedBinary("ReLUGrad", g, x, func(f backend.Fused, d, g, x *Tensor) {
+		f.ReLUGrad(d.buf, d.Layout(), g.buf, g.Layout(), x.buf, x.Layout())
+	}, func(g, x *Tensor) *Tensor { return g.Mul(x.GtScalar(0).Cast(g.dtype)) })
+}
+
+// fusedBinary runs a fused backward kernel of g and x, or its composite
+// fallback, in the promoted float dtype of g and x.
+func fusedBinary(name string, g, x *Tensor, fused func(f backend.Fused, d, g, x *Tensor), composite func(g, x *Tensor) *Tensor) *Tensor {
 	sameDevice(name, g, x)
 	if !slices.Equal(g.shape, x.shape) {
 		fail(ShapeError, name, shapesOf(g, x), "the gradient and the input differ in shape")
@@ -26,10 +49,8 @@ func GELUGrad(g, x *Tensor) *Tensor {
 	gc, xc := g.Cast(ct), x.Cast(ct)
 	if f, ok := g.be.(backend.Fused); ok {
 		out := emptyUninit(g.be, ct, g.shape)
-		f.GELUGrad(out.buf, out.Layout(), gc.buf, gc.Layout(), xc.buf, xc.Layout())
+		fused(f, out, gc, xc)
 		return out.Cast(store)
 	}
-	cdf := xc.MulScalar(1 / math.Sqrt2).Erf().AddScalar(1).MulScalar(0.5)
-	pdf := xc.Mul(xc).MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
-	return gc.Mul(cdf.Add(xc.Mul(pdf))).Cast(store)
+	return composite(gc, xc).Cast(store)
 }

@@ -33,3 +33,20 @@ func TestGELUGrad(t *testing.T) {
 		t.Fatalf("shape mismatch: %v", e)
 	}
 }
+
+func TestReLUGrad(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(1)
+	for _, dt := range []tensor.DType{tensor.Float32, tensor.Float64, tensor.Float16} {
+		x := tensor.FromSlice([]float64{-2, -0.0, 0, 1e-30, 3, nan, inf, -inf}, 2, 4).Cast(dt)
+		g := tensor.FromSlice([]float64{1, 2, 3, 4, 5, 6, 7, 8}, 4, 2).Cast(dt).T().T().Reshape(2, 4)
+		got := tensor.ReLUGrad(g, x).Float64s()
+		want := []float64{0, 0, 0, 4, 5, 0, 7, 0}
+		if dt == tensor.Float16 {
+			want[3] = 0 // 1e-30 underflows to 0 in float16
+		}
+		checkClose(t, dt.String(), got, want, 0)
+		// Strided operands take the general path.
+		gt := tensor.FromSlice([]float64{1, 5, 2, 6, 3, 7, 4, 8}, 4, 2).Cast(dt).T()
+		checkClose(t, dt.String()+" strided", tensor.ReLUGrad(gt, x).Float64s(), want, 0)
+	}
+}

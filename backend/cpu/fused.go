@@ -43,6 +43,38 @@ func (*Backend) GELUGrad(dst backend.Buffer, dl backend.Layout, g backend.Buffer
 	}
 }
 
+// ReLUGrad implements backend.Fused: dst = g where x > 0, else 0.
+func (*Backend) ReLUGrad(dst backend.Buffer, dl backend.Layout, g backend.Buffer, gl backend.Layout, x backend.Buffer, xl backend.Layout) {
+	d, gb, xb := buf(dst), buf(g), buf(x)
+	if d.dt != gb.dt || d.dt != xb.dt {
+		panic(fmt.Sprintf("cpu: ReLUGrad: dtypes %v = %v, %v", d.dt, gb.dt, xb.dt))
+	}
+	ewCheckShapes("ReLUGrad", dl, gl, xl)
+	switch d.dt {
+	case backend.Float32:
+		if !fastOff.Load() && dl.IsContiguous() && gl.IsContiguous() && xl.IsContiguous() {
+			n := dl.Size()
+			asm.ReLUGrad(d.F32[dl.Offset:dl.Offset+n], gb.F32[gl.Offset:gl.Offset+n], xb.F32[xl.Offset:xl.Offset+n])
+			return
+		}
+		ewMap2(d.F32, dl, gb.F32, gl, xb.F32, xl, 1, reluGradRef[float32])
+	case backend.Float64:
+		ewMap2(d.F64, dl, gb.F64, gl, xb.F64, xl, 1, reluGradRef[float64])
+	default:
+		panic(fmt.Sprintf("cpu: ReLUGrad on %v not supported", d.dt))
+	}
+}
+
+func reluGradRef[T float32 | float64](d, g, x []T) {
+	g, x = g[:len(d)], x[:len(d)]
+	for i := range d {
+		d[i] = 0
+		if x[i] > 0 {
+			d[i] = g[i]
+		}
+	}
+}
+
 // geluGrad64 is gelu'(x) = Φ(x) + x·φ(x): 1 at +Inf, 0 at -Inf, NaN for NaN.
 func geluGrad64(x float64) float64 {
 	switch {
