@@ -149,6 +149,17 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 				Msg: "gradient shape differs from the output's"})
 		}
 	}
+	// Without CreateGraph, every tensor the pass makes (the gradients
+	// flowing through the graph) is released when it ends: they go back to
+	// the buffer pool, and the leaf gradients' storage is then exclusive
+	// unless something else really shares it (see storeGrad). The leaf
+	// gradients and captured results are kept first.
+	var sc *tensor.Scope
+	var pending []pendingGrad
+	if !cfg.create {
+		sc = tensor.OpenScope()
+		defer sc.Close() // on a panic; closing twice does nothing
+	}
 	order := topoOrder(roots)
 	grads := make(map[*Var]*Var, len(order))
 	for i, r := range roots {
@@ -174,27 +185,27 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 			g = runHooks(v, g)
 			if capture != nil {
 				if j, ok := want[v]; ok {
+					if sc != nil {
+						g = Const(tensor.Keep(g.Data.Alias()))
+					}
 					result[j] = g
 				}
 			}
 			n := v.node
 			if n == nil {
 				if capture == nil {
-					v.mu.Lock()
-					switch {
-					case cfg.create:
-						// The gradient keeps its graph: store the Var
-						// itself, kept past the scope, for the caller.
-						if v.grad != nil {
-							g = v.grad.Add(g)
-						}
-						tensor.Keep(g.Data)
-						v.grad, v.gradOwned = g, false
-					case v.grad == nil:
-						v.setOwnedGrad(g.Data)
-					default:
-						v.setOwnedGrad(v.grad.Data.Add(g.Data))
+					if !cfg.create {
+						pending = append(pending, pendingGrad{v, tensor.Keep(g.Data.Alias())})
+						continue
 					}
+					// The gradient keeps its graph: store the Var itself,
+					// kept past the scope, for the caller.
+					v.mu.Lock()
+					if v.grad != nil {
+						g = v.grad.Add(g)
+					}
+					tensor.Keep(g.Data)
+					v.grad, v.gradOwned = g, false
 					v.mu.Unlock()
 				}
 				continue
@@ -217,6 +228,14 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 	} else {
 		NoGrad(body)
 	}
+	if sc != nil {
+		sc.Close()
+		for _, p := range pending {
+			p.v.mu.Lock()
+			p.v.storeGrad(p.g)
+			p.v.mu.Unlock()
+		}
+	}
 	if !cfg.retain {
 		for _, v := range order {
 			if v.node != nil {
@@ -227,6 +246,13 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 		}
 	}
 	return result
+}
+
+// pendingGrad is a leaf gradient to store once the pass's tensors are
+// released: g is a kept handle of its own.
+type pendingGrad struct {
+	v *Var
+	g *tensor.Tensor
 }
 
 // accumulate adds g to the gradient collected for v in this pass (fan-in).

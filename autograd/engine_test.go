@@ -348,3 +348,24 @@ func TestBackwardInScope(t *testing.T) {
 		t.Fatal("ZeroGrad: the gradient must be gone from w, and a handle taken before stays usable")
 	}
 }
+
+// A weight used transposed (x·Wᵀ, as in a Linear layer) gets a dense,
+// row-major gradient, computed in that layout rather than copied into it.
+func TestTransposedWeightGradIsContiguous(t *testing.T) {
+	w := autograd.Param(tensor.FromSlice([]float64{1, 2, 3, 4, 5, 6}, 3, 2))
+	x := autograd.Const(tensor.FromSlice([]float64{1, 0, 2, 1}, 2, 2))
+	x.MatMul(w.T()).Sum().Backward()
+	g := w.Grad()
+	if !g.IsContiguous() {
+		t.Fatalf("weight gradient strides %v, want row-major", g.Strides())
+	}
+	near(t, "dW", g.Float64s(), 3, 1, 3, 1, 3, 1)
+	// The same through a scope, twice, with ZeroGrad recycling buffers.
+	for range 2 {
+		tensor.Tidy(func() {
+			w.ZeroGrad()
+			x.MatMul(w.T()).Sum().Backward()
+		})
+		near(t, "dW in scope", w.Grad().Float64s(), 3, 1, 3, 1, 3, 1)
+	}
+}

@@ -59,6 +59,23 @@ func two(f func(a, b *tensor.Tensor) *tensor.Tensor) func(x []*tensor.Tensor, a 
 }
 
 // mask turns a Bool tensor into a constant of dtype like v's.
+// when returns f() if input i needs a gradient, else nil (the engine skips
+// nil gradients): rules call it to skip work for constant operands.
+func (c *ctx) when(i int, f func() *Var) *Var {
+	if !c.in[i].requiresGrad {
+		return nil
+	}
+	return f()
+}
+
+// colMajor reports whether t's last two axes are stored transposed
+// (column-major), both longer than 1.
+func colMajor(t *tensor.Tensor) bool {
+	s, st := t.Shape(), t.Strides()
+	r := len(s)
+	return r >= 2 && s[r-2] > 1 && s[r-1] > 1 && st[r-2] == 1 && st[r-1] >= s[r-2]
+}
+
 func mask(b *tensor.Tensor, like *Var) *Var { return Const(b.Cast(like.DType())) }
 
 // scalarLike returns a constant 0-d Var of v's dtype on v's device.
@@ -137,14 +154,16 @@ func init() {
 	// Elementwise binary ops. Rules return gradients of the broadcast output
 	// shape; the engine sums them back to each input's shape.
 	opAdd = def("Add", two((*tensor.Tensor).Add), func(c *ctx) []*Var { return []*Var{c.g, c.g} })
-	opSub = def("Sub", two((*tensor.Tensor).Sub), func(c *ctx) []*Var { return []*Var{c.g, c.g.Neg()} })
+	opSub = def("Sub", two((*tensor.Tensor).Sub), func(c *ctx) []*Var {
+		return []*Var{c.g, c.when(1, func() *Var { return c.g.Neg() })}
+	})
 	opMul = def("Mul", two((*tensor.Tensor).Mul), func(c *ctx) []*Var {
-		return []*Var{c.g.Mul(c.in[1]), c.g.Mul(c.in[0])}
+		return []*Var{c.when(0, func() *Var { return c.g.Mul(c.in[1]) }), c.when(1, func() *Var { return c.g.Mul(c.in[0]) })}
 	})
 	opDiv = def("Div", two((*tensor.Tensor).Div), func(c *ctx) []*Var {
 		a, b := c.in[0], c.in[1]
-		gb := c.g.Mul(a).Div(b.Mul(b)).Neg()
-		return []*Var{c.g.Div(b), gb}
+		gb := c.when(1, func() *Var { return c.g.Mul(a).Div(b.Mul(b)).Neg() })
+		return []*Var{c.when(0, func() *Var { return c.g.Div(b) }), gb}
 	})
 	opPow = def("Pow", two((*tensor.Tensor).Pow), func(c *ctx) []*Var {
 		a, b := c.in[0], c.in[1]
@@ -290,8 +309,25 @@ func init() {
 		// Both operands have at least 2 dimensions here (Var.MatMul lifts
 		// vectors). Gradients are matrix products with transposed views — no
 		// copies — and the engine sums broadcast batch axes.
+		// An operand stored transposed (a Linear layer's weight, used as
+		// W.T()) gets its gradient computed transposed too, so that it
+		// comes out laid out like the operand: for a weight, dense and
+		// row-major after Transpose's backward, with nothing to copy.
 		a, b := c.in[0], c.in[1]
-		return []*Var{c.g.MatMul(b.Transpose(-1, -2)), a.Transpose(-1, -2).MatMul(c.g)}
+		t := func(v *Var) *Var { return v.Transpose(-1, -2) }
+		ga := c.when(0, func() *Var {
+			if colMajor(a.Data) {
+				return t(b.MatMul(t(c.g)))
+			}
+			return c.g.MatMul(t(b))
+		})
+		gb := c.when(1, func() *Var {
+			if colMajor(b.Data) {
+				return t(t(c.g).MatMul(a))
+			}
+			return t(a).MatMul(c.g)
+		})
+		return []*Var{ga, gb}
 	})
 	opSoftmax = def("Softmax", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor { return x[0].Softmax(a.axis) },
 		func(c *ctx) []*Var {

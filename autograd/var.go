@@ -127,17 +127,26 @@ func (v *Var) dropGrad() {
 	v.grad, v.gradOwned = nil, false
 }
 
-// setOwnedGrad makes g (a gradient the engine computed) v's gradient
-// through a handle of v's own that outlives tensor scopes; v.mu is held.
-func (v *Var) setOwnedGrad(g *tensor.Tensor) {
-	if !g.ExclusiveStorage() {
-		// Another tensor sees these elements (the same gradient reaching
-		// two leaves, or a view of one): copy, so that in-place updates of
-		// this gradient (clipping) change nothing else.
-		g = g.Clone()
+// storeGrad accumulates g, a kept handle the engine made for v, into v's
+// gradient; v.mu is held. Like PyTorch's AccumulateGrad, it adopts g's
+// storage when nothing else sees it and g is laid out like v (dense and
+// row-major when v is), and otherwise stores a copy, so that in-place
+// updates of one gradient (clipping) never change another tensor and
+// optimizers read gradients as densely as parameters.
+func (v *Var) storeGrad(g *tensor.Tensor) {
+	if v.grad != nil {
+		sum := tensor.Keep(v.grad.Data.Add(g))
+		g.Release()
+		v.dropGrad()
+		v.grad, v.gradOwned = Const(sum), true
+		return
 	}
-	v.dropGrad()
-	v.grad, v.gradOwned = Const(tensor.Keep(g.Alias())), true
+	if !g.ExclusiveStorage() || (v.Data.IsContiguous() && !g.IsContiguous()) {
+		c := tensor.Keep(g.Clone())
+		g.Release()
+		g = c
+	}
+	v.grad, v.gradOwned = Const(g), true
 }
 
 // SetGrad replaces the accumulated gradient (nil clears it).
