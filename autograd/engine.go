@@ -23,12 +23,22 @@ type attrs struct {
 	dtype      tensor.DType
 }
 
+// noAttrs is the attrs of every op applied without any (most of them):
+// rules only read attrs, so they share it instead of a copy per node.
+var noAttrs attrs
+
+// zero reports whether a holds no attribute.
+func (a *attrs) zero() bool {
+	return a.axes == nil && a.axis == 0 && !a.keep && a.shape == nil && a.perm == nil &&
+		a.start == 0 && a.end == 0 && a.step == 0 && a.lo == 0 && a.hi == 0 && a.idx == nil && a.dtype == 0
+}
+
 // node records one op application in the graph.
 type node struct {
 	op     *opDef
 	inputs []*Var
 	out    *Var
-	a      attrs
+	a      *attrs // noAttrs when the op has none
 	seq    uint64 // creation order
 	freed  bool
 }
@@ -51,7 +61,12 @@ func apply(op *opDef, a attrs, in ...*Var) *Var {
 	for i, x := range in {
 		data[i] = x.Data
 	}
-	out := &Var{Data: op.forward(data, &a)}
+	ap := &noAttrs
+	if !a.zero() {
+		c := a
+		ap = &c
+	}
+	out := &Var{Data: op.forward(data, ap)}
 	if op.backward == nil || !IsRecording() {
 		return out
 	}
@@ -64,7 +79,7 @@ func apply(op *opDef, a attrs, in ...*Var) *Var {
 	}
 	if need {
 		out.requiresGrad = true
-		out.node = &node{op: op, inputs: in, out: out, a: a, seq: nodeSeq.Add(1)}
+		out.node = &node{op: op, inputs: in, out: out, a: ap, seq: nodeSeq.Add(1)}
 	}
 	return out
 }
@@ -214,7 +229,7 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 				panic(&tensor.Error{Kind: tensor.ValueError, Op: op, Shapes: [][]int{v.Shape()},
 					Msg: fmt.Sprintf("the graph through %s was already freed by a Backward; pass RetainGraph to walk it twice", n.op.name)})
 			}
-			gin := n.op.backward(&ctx{in: n.inputs, out: n.out, a: &n.a, g: g})
+			gin := n.op.backward(&ctx{in: n.inputs, out: n.out, a: n.a, g: g})
 			for j, x := range n.inputs {
 				if !x.requiresGrad || j >= len(gin) || gin[j] == nil {
 					continue

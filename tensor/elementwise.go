@@ -63,8 +63,8 @@ func binaryPrep(name string, a, b *Tensor, floatOnly bool) (x, y *Tensor, shape 
 		store = Float32
 	}
 	ct := computeType(store)
-	x = a.Cast(ct).Expand(shape...)
-	y = b.Cast(ct).Expand(shape...)
+	x = a.Cast(ct).expandTo(shape)
+	y = b.Cast(ct).expandTo(shape)
 	return x, y, shape, store
 }
 
@@ -234,9 +234,9 @@ func Where(cond, a, b *Tensor) *Tensor {
 		fail(ShapeError, "Where", shapesOf(cond, a, b), "shapes are not broadcastable")
 	}
 	dt := ResultType(a, b)
-	c := cond.Expand(shape...)
-	x := a.Cast(dt).Expand(shape...)
-	y := b.Cast(dt).Expand(shape...)
+	c := cond.expandTo(shape)
+	x := a.Cast(dt).expandTo(shape)
+	y := b.Cast(dt).expandTo(shape)
 	out := emptyUninit(a.be, dt, shape)
 	a.be.Where(out.buf, out.Layout(), c.buf, c.Layout(), x.buf, x.Layout(), y.buf, y.Layout())
 	return out

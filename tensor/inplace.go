@@ -118,7 +118,7 @@ func (t *Tensor) inPlaceOperand(name string, u *Tensor) *Tensor {
 	if !t.dtype.IsFloat() && u.dtype.IsFloat() {
 		fail(DTypeError, name, shapesOf(t, u), "cannot update a %v tensor in place with %v values", t.dtype, u.dtype)
 	}
-	return u.Cast(t.dtype).Expand(t.shape...)
+	return u.Cast(t.dtype).expandTo(t.shape)
 }
 
 // binaryInPlace runs op with t as both destination and first operand.

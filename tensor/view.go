@@ -326,6 +326,15 @@ func (t *Tensor) Expand(shape ...int) *Tensor {
 	return t.view(ns, st, t.offset)
 }
 
+// expandTo is Expand for shapes already checked to broadcast, returning t
+// itself (no new view) when it has the shape already.
+func (t *Tensor) expandTo(shape []int) *Tensor {
+	if slices.Equal(t.shape, shape) {
+		return t
+	}
+	return t.Expand(shape...)
+}
+
 // BroadcastTo expands t to shape under the broadcasting rules.
 func (t *Tensor) BroadcastTo(shape ...int) *Tensor {
 	if slices.Equal(t.shape, shape) {
