@@ -176,9 +176,9 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 		defer sc.Close() // on a panic; closing twice does nothing
 	}
 	order := topoOrder(roots)
-	grads := make(map[*Var]*Var, len(order))
+	acc := newGradMap(len(order), sc)
 	for i, r := range roots {
-		accumulate(grads, r, Const(seeds[i].Cast(r.DType())))
+		acc.add(r, Const(seeds[i].Cast(r.DType())))
 	}
 	var want map[*Var]int
 	if capture != nil {
@@ -192,11 +192,10 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 	body := func() {
 		for i := len(order) - 1; i >= 0; i-- {
 			v := order[i]
-			g := grads[v]
+			g := acc.take(v)
 			if g == nil {
 				continue
 			}
-			delete(grads, v)
 			g = runHooks(v, g)
 			if capture != nil {
 				if j, ok := want[v]; ok {
@@ -229,13 +228,21 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 				panic(&tensor.Error{Kind: tensor.ValueError, Op: op, Shapes: [][]int{v.Shape()},
 					Msg: fmt.Sprintf("the graph through %s was already freed by a Backward; pass RetainGraph to walk it twice", n.op.name)})
 			}
-			gin := n.op.backward(&ctx{in: n.inputs, out: n.out, a: n.a, g: g})
+			gin := callRule(n, g, sc != nil)
 			for j, x := range n.inputs {
 				if !x.requiresGrad || j >= len(gin) || gin[j] == nil {
 					continue
 				}
-				accumulate(grads, x, sumTo(gin[j], x.Data.Shape()))
+				acc.add(x, sumTo(gin[j], x.Data.Shape()))
 			}
+			// What this node received and made is dead now unless the
+			// map still holds it (Add passes its gradient on as is).
+			for _, gj := range gin {
+				if gj != nil {
+					acc.drop(gj.Data)
+				}
+			}
+			acc.drop(g.Data)
 		}
 	}
 	if cfg.create {
@@ -263,6 +270,28 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 	return result
 }
 
+// callRule runs n's backward rule on g. With scoped set, the rule runs in a
+// scope of its own: its temporaries go back to the pool as soon as it
+// returns, and only the gradients it returns move on to the pass's scope.
+func callRule(n *node, g *Var, scoped bool) (gin []*Var) {
+	c := &ctx{in: n.inputs, out: n.out, a: n.a, g: g}
+	if !scoped {
+		return n.op.backward(c)
+	}
+	rs := tensor.OpenScope()
+	defer rs.Close() // on a panic
+	gin = n.op.backward(c)
+	var buf [4]*tensor.Tensor
+	keep := buf[:0]
+	for _, v := range gin {
+		if v != nil {
+			keep = append(keep, v.Data)
+		}
+	}
+	rs.CloseReturning(keep...)
+	return gin
+}
+
 // pendingGrad is a leaf gradient to store once the pass's tensors are
 // released: g is a kept handle of its own.
 type pendingGrad struct {
@@ -270,13 +299,49 @@ type pendingGrad struct {
 	g *tensor.Tensor
 }
 
-// accumulate adds g to the gradient collected for v in this pass (fan-in).
-func accumulate(grads map[*Var]*Var, v *Var, g *Var) {
-	if old := grads[v]; old != nil {
-		grads[v] = old.Add(g)
-	} else {
-		grads[v] = g
+// gradMap collects the gradients reaching each Var during a pass (summing
+// fan-in) and counts how many entries hold each tensor handle, so that a
+// handle no entry holds any more can go back to the pass's scope (sc; nil
+// with CreateGraph, when nothing is dropped) as soon as it is dead.
+type gradMap struct {
+	grads map[*Var]*Var
+	uses  map[*tensor.Tensor]int
+	sc    *tensor.Scope
+}
+
+func newGradMap(n int, sc *tensor.Scope) *gradMap {
+	return &gradMap{grads: make(map[*Var]*Var, n), uses: make(map[*tensor.Tensor]int, n), sc: sc}
+}
+
+// add adds g to the gradient collected for v.
+func (m *gradMap) add(v *Var, g *Var) {
+	if old := m.grads[v]; old != nil {
+		sum := old.Add(g)
+		m.uses[old.Data]--
+		m.drop(old.Data)
+		g = sum
 	}
+	m.grads[v] = g
+	m.uses[g.Data]++
+}
+
+// take removes and returns v's gradient (nil if none reached it).
+func (m *gradMap) take(v *Var) *Var {
+	g := m.grads[v]
+	if g != nil {
+		delete(m.grads, v)
+		m.uses[g.Data]--
+	}
+	return g
+}
+
+// drop releases t if no entry holds it and the pass's scope made it.
+func (m *gradMap) drop(t *tensor.Tensor) {
+	if m.sc == nil || m.uses[t] > 0 {
+		return
+	}
+	delete(m.uses, t)
+	m.sc.Drop(t)
 }
 
 // runHooks passes g through v's hooks.

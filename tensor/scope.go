@@ -114,11 +114,33 @@ func (s *Scope) Close() {
 	s.closed = true
 	ts := s.ts
 	for i, t := range ts {
-		t.release(handleLive)
+		if t.sc == s { // not handed on by CloseReturning
+			t.release(handleLive)
+		}
 		ts[i] = nil
 	}
 	s.ts, s.parent = ts[:0], nil
 	scopeFree.Put(s)
+}
+
+// CloseReturning is Close, except that the tensors in keep that s tracks
+// are handed to the enclosing scope (released when it closes) instead of
+// released: the way a function that makes temporaries returns its result.
+// Tensors in keep that s does not track are left alone.
+func (s *Scope) CloseReturning(keep ...*Tensor) {
+	if s.closed {
+		return
+	}
+	for _, t := range keep {
+		if t == nil || t.sc != s || t.state.Load() != handleLive {
+			continue
+		}
+		t.sc = s.parent
+		if s.parent != nil {
+			s.parent.ts = append(s.parent.ts, t)
+		}
+	}
+	s.Close()
 }
 
 // Tidy runs f inside a scope: every tensor f creates and does not Keep is
@@ -192,7 +214,20 @@ func track(t *Tensor) {
 	scopeMu.Unlock()
 	if s != nil {
 		s.ts = append(s.ts, t)
+		t.sc = s
 	}
+}
+
+// Drop releases t now if s tracks it (t was made while s was innermost,
+// and not kept), and otherwise does nothing: for code that knows a
+// temporary is dead before its scope ends, such as the backward pass
+// handing each gradient back to the pool once the rule that consumes it
+// has run. It reports whether t was released.
+func (s *Scope) Drop(t *Tensor) bool {
+	if t.sc != s || s.closed {
+		return false
+	}
+	return t.release(handleLive)
 }
 
 // live panics with an *Error naming op if t was released.

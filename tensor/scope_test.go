@@ -210,3 +210,33 @@ func TestInPlace(t *testing.T) {
 		t.Fatalf("Lerp_ with Inf/NaN: %v", got)
 	}
 }
+
+func TestCloseReturning(t *testing.T) {
+	var tmp, res, view, kept *tensor.Tensor
+	outer := tensor.OpenScope()
+	inner := tensor.OpenScope()
+	tmp = tensor.Ones([]int{4})
+	res = tmp.MulScalar(3)
+	view = tmp.Reshape(2, 2) // returned: keeps tmp's storage alive
+	kept = tensor.Keep(tmp.AddScalar(1))
+	outsider := tensor.Scalar(1) // made in the inner scope, not returned
+	inner.CloseReturning(res, view, kept, nil)
+	if !tmp.Released() || res.Released() || view.Released() || kept.Released() {
+		t.Fatalf("released: tmp %v res %v view %v kept %v", tmp.Released(), res.Released(), view.Released(), kept.Released())
+	}
+	checkClose(t, "view of a released temporary", view.Float64s(), []float64{1, 1, 1, 1}, 0)
+	if !outsider.Released() {
+		t.Fatal("a tensor made in the scope and not returned was not released")
+	}
+	outer.Close()
+	if !res.Released() || !view.Released() || kept.Released() {
+		t.Fatal("the enclosing scope did not release the returned tensors")
+	}
+	// Without an enclosing scope, returned tensors are left to the collector.
+	s := tensor.OpenScope()
+	free := tensor.Ones([]int{2})
+	s.CloseReturning(free)
+	if free.Released() {
+		t.Fatal("a tensor returned out of the outermost scope was released")
+	}
+}

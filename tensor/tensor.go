@@ -27,6 +27,7 @@ type Tensor struct {
 	be      backend.Backend
 	buf     backend.Buffer
 	st      *storage // shared by every view of buf; counts live handles
+	sc      *Scope   // the scope that tracks this handle, if any
 	dtype   DType
 	shape   []int
 	strides []int

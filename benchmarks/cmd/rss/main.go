@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tessera-ml/tessera/backend/cpu"
 	"github.com/tessera-ml/tessera/benchmarks"
 )
 
@@ -52,7 +53,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("# %s: %d parameters, %d steps; VmHWM before building it %.1f MiB\n", *name, w.Params, *steps, base)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	pool := cpu.Pool()
+	fmt.Printf("# %s: %d parameters, %d steps; VmHWM before building it %.1f MiB; after: buffer pool holds %.1f MiB, Go heap in use %.1f MiB, %d GCs\n",
+		*name, w.Params, *steps, base, float64(pool.HeldBytes)/(1<<20), float64(ms.HeapInuse)/(1<<20), ms.NumGC)
 	fmt.Printf("BenchmarkPeakRSS/%s-%d\t%d\t%.1f MiB\t%.2f ms/step\n",
 		*name, *threads, *steps, peak, elapsed.Seconds()*1e3/float64(*steps))
 }
