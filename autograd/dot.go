@@ -31,8 +31,8 @@ func WriteDOT(w io.Writer, roots ...*Var) error {
 		id := ids[v]
 		shape := strings.ReplaceAll(fmt.Sprint(v.Shape()), " ", "×")
 		label := fmt.Sprintf("%s %v", shape, v.DType())
-		if v.name != "" {
-			label = v.name + "\\n" + label
+		if name := v.Name(); name != "" {
+			label = name + "\\n" + label
 		}
 		switch {
 		case v.node != nil:

@@ -347,7 +347,10 @@ func (m *gradMap) drop(t *tensor.Tensor) {
 // runHooks passes g through v's hooks.
 func runHooks(v *Var, g *Var) *Var {
 	v.mu.Lock()
-	hooks := slices.Clone(v.hooks)
+	var hooks []func(*tensor.Tensor) *tensor.Tensor
+	if v.meta != nil {
+		hooks = slices.Clone(v.meta.hooks)
+	}
 	v.mu.Unlock()
 	for _, h := range hooks {
 		if r := h(g.Data); r != nil {

@@ -30,14 +30,19 @@ type Var struct {
 	// which record nothing.
 	Data *tensor.Tensor
 
+	node *node // the op that produced this Var; nil for leaves
+	grad *Var
+	meta *varMeta // hooks and name, rarely set: kept out of line so that
+	// the Vars every op makes stay small
+	mu           sync.Mutex // guards grad, gradOwned and meta.hooks
 	requiresGrad bool
-	node         *node // the op that produced this Var; nil for leaves
+	gradOwned    bool // grad.Data is a handle of v's own, released by ZeroGrad
+}
 
-	mu        sync.Mutex // guards grad and hooks
-	grad      *Var
-	gradOwned bool // grad.Data is a handle of v's own, released by ZeroGrad
-	hooks     []func(*tensor.Tensor) *tensor.Tensor
-	name      string
+// varMeta is the part of a Var that few Vars use.
+type varMeta struct {
+	hooks []func(*tensor.Tensor) *tensor.Tensor
+	name  string
 }
 
 // New wraps t in a leaf Var; requiresGrad says whether gradients flow to it.
@@ -180,15 +185,33 @@ func (v *Var) Detach() *Var { return &Var{Data: v.Data} }
 // return a replacement gradient, or nil to keep it.
 func (v *Var) RegisterHook(f func(grad *tensor.Tensor) *tensor.Tensor) {
 	v.mu.Lock()
-	v.hooks = append(v.hooks, f)
+	if v.meta == nil {
+		v.meta = &varMeta{}
+	}
+	v.meta.hooks = append(v.meta.hooks, f)
 	v.mu.Unlock()
 }
 
 // SetName labels v in graph exports.
-func (v *Var) SetName(name string) *Var { v.name = name; return v }
+func (v *Var) SetName(name string) *Var {
+	v.mu.Lock()
+	if v.meta == nil {
+		v.meta = &varMeta{}
+	}
+	v.meta.name = name
+	v.mu.Unlock()
+	return v
+}
 
 // Name returns v's label.
-func (v *Var) Name() string { return v.name }
+func (v *Var) Name() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.meta == nil {
+		return ""
+	}
+	return v.meta.name
+}
 
 // Shape returns the shape of v's data.
 func (v *Var) Shape() []int { return v.Data.Shape() }

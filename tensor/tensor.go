@@ -28,11 +28,11 @@ type Tensor struct {
 	buf     backend.Buffer
 	st      *storage // shared by every view of buf; counts live handles
 	sc      *Scope   // the scope that tracks this handle, if any
-	dtype   DType
 	shape   []int
 	strides []int
 	offset  int
 	state   atomic.Uint32 // handleLive, handleKept or handleReleased
+	dtype   DType         // after state: the struct packs into 112 bytes
 }
 
 // Shape returns a copy of the tensor's shape.
