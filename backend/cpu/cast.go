@@ -27,6 +27,9 @@ import (
 func (*Backend) Copy(dst backend.Buffer, dl backend.Layout, src backend.Buffer, sl backend.Layout) {
 	d, s := buf(dst), buf(src)
 	ewCheckShapes("Copy", dl, sl)
+	if copyFast(d, dl, s, sl) {
+		return
+	}
 	if d.dt == s.dt {
 		switch d.dt {
 		case backend.Float32:

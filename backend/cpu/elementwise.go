@@ -533,6 +533,9 @@ func (*Backend) Binary(op backend.Op, dst backend.Buffer, dl backend.Layout, a b
 		}
 		switch x.dt {
 		case backend.Float32:
+			if compareF32Fast(op, d.B, dl, x.F32, al, y.F32, bl) {
+				return
+			}
 			ewMap2(d.B, dl, x.F32, al, y.F32, bl, cost, ewCompare[float32](op))
 		case backend.Float64:
 			ewMap2(d.B, dl, x.F64, al, y.F64, bl, cost, ewCompare[float64](op))
@@ -552,11 +555,11 @@ func (*Backend) Binary(op backend.Op, dst backend.Buffer, dl backend.Layout, a b
 	}
 	switch x.dt {
 	case backend.Float32:
-		k := fastBinaryF32(op)
-		if k == nil {
-			k = ewBinaryFloat[float32](op)
+		if k := fastBinaryF32(op); k != nil {
+			ewMap2F32(op, d.F32, dl, x.F32, al, y.F32, bl, cost, k)
+			return
 		}
-		ewMap2(d.F32, dl, x.F32, al, y.F32, bl, cost, k)
+		ewMap2(d.F32, dl, x.F32, al, y.F32, bl, cost, ewBinaryFloat[float32](op))
 		return
 	case backend.Float64:
 		ewMap2(d.F64, dl, x.F64, al, y.F64, bl, cost, ewBinaryFloat[float64](op))
@@ -825,6 +828,9 @@ func (*Backend) Where(dst backend.Buffer, dl backend.Layout, cond backend.Buffer
 	ewCheckShapes("Where", dl, cl, al, bl)
 	switch d.dt {
 	case backend.Float32:
+		if whereF32Fast(d.F32, dl, c.B, cl, x.F32, al, y.F32, bl) {
+			return
+		}
 		ewWhere(d.F32, dl, c.B, cl, x.F32, al, y.F32, bl)
 	case backend.Float64:
 		ewWhere(d.F64, dl, c.B, cl, x.F64, al, y.F64, bl)

@@ -4,12 +4,26 @@ package cpu
 // backend runs it on every run of elements its layout walker hands over —
 // the whole buffer for contiguous layouts, blocks of gathered elements
 // otherwise — so strided and broadcast layouts still vectorise. The plain-Go
-// kernels in elementwise.go, matmul.go and softmax.go stay the reference:
-// tests compare both (asm.SetAccelerated(false) forces the plain loops in
-// internal/asm, and the reference kernels here are tested directly).
+// kernels in elementwise.go, matmul.go, softmax.go, reduce.go, cast.go and
+// index.go stay the reference: tests compare both (asm.SetAccelerated(false)
+// forces the plain loops in internal/asm, and the reference kernels here are
+// tested directly, with SetFastPaths(false)).
+//
+// Besides this file's elementwise and SGEMM routing:
+//
+//	fast_softmax.go      Softmax/LogSoftmax of contiguous float32 rows (asm.SoftmaxRow)
+//	fast_reduce.go       float32 Sum/Max/Min over contiguous runs or outer axes
+//	fast_cast.go         tiled transposing copies, Bool→Float32, half ↔ float32
+//	fast_index.go        index validation, Gather/IndexSelect/ScatterAdd runs
+//	fast_elementwise.go  scalar operands, comparisons, Where, GELU/GELUTanh/SiLU
+//
+// Each file states how its results relate to the reference's: bit for bit
+// (copies, index kernels, comparisons, Where, Max/Min but for the sign of
+// zero), or within stated bounds (softmax, sums, GELU and the like).
 //
 // The approximations used (exp, log, tanh, sigmoid) are within 1–2 ulp of
-// the correctly rounded result over all float32 inputs; see internal/asm.
+// the correctly rounded result over all float32 inputs (GELU, GELUTanh 3
+// ulp); see internal/asm.
 
 import (
 	"sync/atomic"
@@ -41,6 +55,16 @@ func fastUnaryF32(op backend.Op) func(d, s []float32) {
 		return asm.Sigmoid
 	case backend.OpReLU:
 		return asm.ReLU
+	case backend.OpGELU:
+		return geluFast(asm.GELU)
+	case backend.OpGELUTanh:
+		return geluFast(asm.GELUTanh)
+	case backend.OpSiLU:
+		return siluF32
+	case backend.OpNeg:
+		return func(d, s []float32) { asm.MulScalar(d, s, -1) } // exact: x·(-1) = -x
+	case backend.OpSquare:
+		return func(d, s []float32) { asm.Mul(d, s, s) }
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func (*Backend) Gather(dst backend.Buffer, dl backend.Layout, src backend.Buffer
 				il.Shape, dl.Shape, sl.Shape, axis))
 		}
 	}
-	if err := ixCheck("Gather", x.I64, il, sl.Shape[axis], axis); err != nil {
+	if err := ixValidate("Gather", x.I64, il, sl.Shape[axis], axis); err != nil {
 		return err
 	}
 	ixGather(d, dl, s, sl, x.I64, il, axis)
@@ -73,7 +73,7 @@ func (*Backend) IndexSelect(dst backend.Buffer, dl backend.Layout, src backend.B
 				dl.Shape, sl.Shape, il.Shape[0], axis))
 		}
 	}
-	if err := ixCheck("IndexSelect", x.I64, il, sl.Shape[axis], axis); err != nil {
+	if err := ixValidate("IndexSelect", x.I64, il, sl.Shape[axis], axis); err != nil {
 		return err
 	}
 	// Read idx as a layout of dst's shape that steps only along axis.
@@ -102,7 +102,7 @@ func (*Backend) ScatterAdd(dst backend.Buffer, dl backend.Layout, idx backend.Bu
 				il.Shape, sl.Shape, dl.Shape, axis))
 		}
 	}
-	if err := ixCheck("ScatterAdd", x.I64, il, dl.Shape[axis], axis); err != nil {
+	if err := ixValidate("ScatterAdd", x.I64, il, dl.Shape[axis], axis); err != nil {
 		return err
 	}
 	if il.Size() == 0 {
@@ -122,7 +122,7 @@ func (*Backend) ScatterAdd(dst backend.Buffer, dl backend.Layout, idx backend.Bu
 	}
 	switch d.dt {
 	case backend.Float32:
-		scatterAdd(sc, d.F32, s.F32)
+		scatterAddF32(sc, d.F32, s.F32)
 	case backend.Float64:
 		scatterAdd(sc, d.F64, s.F64)
 	case backend.Int32:
@@ -204,17 +204,17 @@ func ixGather(d *Buffer, dl backend.Layout, s *Buffer, sl backend.Layout, idx []
 	g := ixGatherer{dl: dl, sOff: sl.Offset, sStr: sStr, sAx: sl.Strides[axis], idx: idx, il: il}
 	switch d.dt {
 	case backend.Float32:
-		gather(g, d.F32, s.F32)
+		gatherRun(g, d.F32, s.F32)
 	case backend.Float64:
-		gather(g, d.F64, s.F64)
+		gatherRun(g, d.F64, s.F64)
 	case backend.Float16, backend.BFloat16:
-		gather(g, d.U16, s.U16)
+		gatherRun(g, d.U16, s.U16)
 	case backend.Int32:
-		gather(g, d.I32, s.I32)
+		gatherRun(g, d.I32, s.I32)
 	case backend.Int64:
-		gather(g, d.I64, s.I64)
+		gatherRun(g, d.I64, s.I64)
 	case backend.Bool:
-		gather(g, d.B, s.B)
+		gatherRun(g, d.B, s.B)
 	default:
 		panic(fmt.Sprintf("cpu: gather on %v not supported", d.dt))
 	}

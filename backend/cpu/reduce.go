@@ -28,6 +28,10 @@ package cpu
 //
 // dst normally has src's dtype; an Int32 src may also reduce into an Int64
 // dst (no wrap at 32 bits). Bool reduces with Max (any) and Min (all).
+//
+// With the fast paths on, float32 Sum, Max and Min over contiguous runs or
+// outer axes take fast_reduce.go's vectorised kernels instead, whose sums
+// are no longer bit-for-bit this order (see there for their bounds).
 
 import (
 	"fmt"
@@ -204,6 +208,9 @@ func (*Backend) Reduce(op backend.Op, dst backend.Buffer, dl backend.Layout, src
 	}
 	switch {
 	case s.dt == backend.Float32 && d.dt == backend.Float32:
+		if reduceF32Fast(op, d.F32, s.F32, p) {
+			return
+		}
 		reduceNum[float32, float64](op, d.F32, s.F32, p)
 	case s.dt == backend.Float64 && d.dt == backend.Float64:
 		reduceNum[float64, float64](op, d.F64, s.F64, p)
