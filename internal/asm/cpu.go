@@ -18,11 +18,18 @@ import (
 var (
 	HasAVX2FMA = cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3) && haveAsm
 	HasF16C    = cpuid.CPU.Supports(cpuid.AVX2, cpuid.F16C) && haveAsm
+	// HasAVX512 reports AVX-512F (with OS support for its registers), which
+	// SGEMM's wider micro-kernel uses: on cores with full-width 512-bit FMA
+	// units (Zen 4/5, Intel server cores) it doubles the FMA throughput.
+	HasAVX512 = HasAVX2FMA && cpuid.CPU.Supports(cpuid.AVX512F)
 )
 
-var accel atomic.Bool
+var accel, avx512 atomic.Bool
 
-func init() { accel.Store(HasAVX2FMA) }
+func init() {
+	accel.Store(HasAVX2FMA)
+	avx512.Store(HasAVX512)
+}
 
 // Accelerated reports whether the assembly kernels are in use.
 func Accelerated() bool { return accel.Load() }
@@ -33,6 +40,16 @@ func Accelerated() bool { return accel.Load() }
 func SetAccelerated(on bool) (previous bool) {
 	return accel.Swap(on && HasAVX2FMA)
 }
+
+// SetAVX512 switches SGEMM's AVX-512 micro-kernel on or off (on only where
+// the CPU supports it) and returns the previous setting; off, Sgemm uses the
+// AVX2 kernel. Like SetAccelerated it is for tests and benchmarks.
+func SetAVX512(on bool) (previous bool) {
+	return avx512.Swap(on && HasAVX512)
+}
+
+// UsingAVX512 reports whether Sgemm uses its AVX-512 micro-kernel.
+func UsingAVX512() bool { return avx512.Load() && accel.Load() }
 
 // CacheSizes returns the per-core L1 data and L2 cache sizes and the shared
 // L3 size in bytes, with conservative defaults where the CPU does not say.

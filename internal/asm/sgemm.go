@@ -14,10 +14,21 @@ import (
 // on the calling goroutine.
 type Parallel func(n int, fn func(lo, hi int))
 
-// The register tile of the micro-kernel: sgemmMR rows by sgemmNR columns of C.
+// The register tile of the micro-kernel: sgemmMR rows by sgemmNR columns of
+// C for the AVX2 kernel and the plain-Go twin, sgemmMR512 rows for the
+// AVX-512 kernel (same NR, so both read the same packed panels of B).
 const (
-	sgemmMR = 6
-	sgemmNR = 16
+	sgemmMR    = 6
+	sgemmMR512 = 12
+	sgemmMaxMR = 12
+	sgemmNR    = 16
+)
+
+// Micro-kernels a job can run.
+const (
+	kernGo uint8 = iota
+	kernAVX2
+	kernAVX512
 )
 
 // sgemmParallelFlops is the work (2·m·n·k) below which Sgemm stays on the
@@ -67,7 +78,14 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 		asm: Accelerated(), run: j.run,
 	}
-	j.bs = sgemmBlocks()
+	j.kern, j.mr = kernGo, sgemmMR
+	if j.asm {
+		j.kern = kernAVX2
+		if UsingAVX512() {
+			j.kern, j.mr = kernAVX512, sgemmMR512
+		}
+	}
+	j.bs = sgemmBlocksFor(j.mr)
 	j.kc = sgemmSplit(k, j.bs.kc, 4)
 	j.packA, j.packB = j.packing(j.bs, j.kc)
 	// Split C by rows when it is at least as tall as it is wide: each worker
@@ -77,7 +95,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	j.units = (n + sgemmNR - 1) / sgemmNR
 	shared := j.packA
 	if j.byRows {
-		j.units = (m + sgemmMR - 1) / sgemmMR
+		j.units = (m + j.mr - 1) / j.mr
 		shared = j.packB
 	}
 	// Unless the operand that every worker goes through is packed (once per
@@ -180,10 +198,31 @@ func sgemmScale(m, n int, beta float32, c []float32, ldc int) {
 // unpacked operand's slice touches may span (see packing).
 type sgemmBlocking struct{ mc, kc, nc, span int }
 
-var sgemmBlocks = sync.OnceValue(func() sgemmBlocking {
-	l1, l2, l3 := CacheSizes()
-	return sgemmBlockSizes(l1, l2, l3)
-})
+var sgemmBlocks = [2]func() sgemmBlocking{
+	sync.OnceValue(func() sgemmBlocking {
+		l1, l2, l3 := CacheSizes()
+		return sgemmBlockSizes(l1, l2, l3, sgemmMR)
+	}),
+	sync.OnceValue(func() sgemmBlocking {
+		l1, l2, l3 := CacheSizes()
+		return sgemmBlockSizes(l1, l2, l3, sgemmMR512)
+	}),
+}
+
+// sgemmBlocksFor returns the block sizes for a kernel of mr rows (or the
+// override a test set).
+func sgemmBlocksFor(mr int) sgemmBlocking {
+	if sgemmBlocksOverride != nil {
+		return *sgemmBlocksOverride
+	}
+	if mr == sgemmMR512 {
+		return sgemmBlocks[1]()
+	}
+	return sgemmBlocks[0]()
+}
+
+// sgemmBlocksOverride replaces the block sizes in tests.
+var sgemmBlocksOverride *sgemmBlocking
 
 // sgemmBlockSizes derives the block sizes from the cache sizes in bytes:
 // a k_c×NR micro-panel of B and an MR×k_c micro-panel of A take at most
@@ -191,12 +230,12 @@ var sgemmBlocks = sync.OnceValue(func() sgemmBlocking {
 // micro-panels stream through); an m_c×k_c block of A takes half of L2; a
 // k_c×n_c panel of B a quarter of L3, which other cores share. An operand
 // is read in place while a k_c slice of it spans at most half of L2.
-func sgemmBlockSizes(l1, l2, l3 int) sgemmBlocking {
+func sgemmBlockSizes(l1, l2, l3, mr int) sgemmBlocking {
 	const f = 4 // bytes per float32
-	kc := l1 * 3 / 4 / ((sgemmMR + sgemmNR) * f)
+	kc := l1 * 3 / 4 / ((mr + sgemmNR) * f)
 	kc = min(max(kc/8*8, 64), 1024)
 	mc := l2 / 2 / (kc * f)
-	mc = max(mc/sgemmMR*sgemmMR, 4*sgemmMR)
+	mc = max(mc/mr*mr, 4*mr)
 	nc := l3 / 4 / (kc * f)
 	nc = min(max(nc/sgemmNR*sgemmNR, 16*sgemmNR), 8192)
 	return sgemmBlocking{mc: mc, kc: kc, nc: nc, span: l2 / 2 / f}
@@ -220,7 +259,9 @@ type sgemmJob struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
-	asm            bool
+	asm            bool  // assembly packers (and kernel)
+	kern           uint8 // kernGo, kernAVX2 or kernAVX512
+	mr             int   // rows of the kernel's tile
 	bs             sgemmBlocking
 	kc             int  // the depth of a k_c slice, k split evenly
 	packA, packB   bool // see packing
@@ -241,7 +282,7 @@ var sgemmJobs = sync.Pool{New: func() any {
 // edge tiles are computed into.
 type sgemmBuf struct {
 	a, b []float32
-	tile [sgemmMR * sgemmNR]float32
+	tile [sgemmMaxMR * sgemmNR]float32
 }
 
 var sgemmBufs = sync.Pool{New: func() any { return new(sgemmBuf) }}
@@ -268,7 +309,7 @@ func (j *sgemmJob) chunk(lo, hi int) {
 func (j *sgemmJob) strips(buf *sgemmBuf, lo, hi int) {
 	i0, i1, j0, j1 := 0, j.m, 0, j.n
 	if j.byRows {
-		i0, i1 = lo*sgemmMR, min(hi*sgemmMR, j.m)
+		i0, i1 = lo*j.mr, min(hi*j.mr, j.m)
 	} else {
 		j0, j1 = lo*sgemmNR, min(hi*sgemmNR, j.n)
 	}
@@ -282,10 +323,10 @@ func (j *sgemmJob) strips(buf *sgemmBuf, lo, hi int) {
 // within a block NR-column micro-panels of B (each kept in L1) against
 // MR-row micro-panels of A.
 func (j *sgemmJob) block(buf *sgemmBuf, i0, i1, j0, j1 int) {
-	kc, packA, packB := j.kc, j.packA, j.packB
-	mc := sgemmSplit(i1-i0, j.bs.mc, sgemmMR)
+	kc, packA, packB, MR := j.kc, j.packA, j.packB, j.mr
+	mc := sgemmSplit(i1-i0, j.bs.mc, MR)
 	nc := sgemmSplit(j1-j0, j.bs.nc, sgemmNR)
-	needA, needB := sgemmMR*kc, sgemmNR*kc // an operand read in place packs only its edge panel
+	needA, needB := MR*kc, sgemmNR*kc // an operand read in place packs only its edge panel
 	if packA {
 		needA = mc * kc
 	}
@@ -314,9 +355,9 @@ func (j *sgemmJob) block(buf *sgemmBuf, i0, i1, j0, j1 int) {
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
 				if packA {
-					sgemmPackA(buf.a, j.a, j.lda, j.transA, ic, mb, pc, kb)
-				} else if e := mb % sgemmMR; e != 0 {
-					sgemmPackA(buf.a, j.a, j.lda, j.transA, ic+mb-e, e, pc, kb)
+					sgemmPackA(MR, buf.a, j.a, j.lda, j.transA, ic, mb, pc, kb)
+				} else if e := mb % MR; e != 0 {
+					sgemmPackA(MR, buf.a, j.a, j.lda, j.transA, ic+mb-e, e, pc, kb)
 				}
 				j.macro(buf, packA, packB, mb, nb, kb, ic, jc, pc, beta)
 			}
@@ -367,7 +408,7 @@ var sgemmForcePack int
 // slice [pc, pc+kb), reading A and B from their packed buffers or in place.
 func (j *sgemmJob) macro(buf *sgemmBuf, packA, packB bool, mb, nb, kb, ic, jc, pc int, beta float32) {
 	c, ldc, alpha := j.c, j.ldc, j.alpha
-	lda, ldb := j.lda, j.ldb
+	lda, ldb, MR := j.lda, j.ldb, j.mr
 	for jr := 0; jr < nb; jr += sgemmNR {
 		nr := min(sgemmNR, nb-jr)
 		bp, rsb := buf.b[:sgemmNR*kb], sgemmNR // the packed edge panel
@@ -377,21 +418,21 @@ func (j *sgemmJob) macro(buf *sgemmBuf, packA, packB bool, mb, nb, kb, ic, jc, p
 			off := pc*ldb + jc + jr
 			bp, rsb = j.b[off:off+(kb-1)*ldb+sgemmNR], ldb
 		}
-		for ir := 0; ir < mb; ir += sgemmMR {
-			mr := min(sgemmMR, mb-ir)
-			ap, rsa, csa := buf.a[:sgemmMR*kb], 1, sgemmMR
+		for ir := 0; ir < mb; ir += MR {
+			mr := min(MR, mb-ir)
+			ap, rsa, csa := buf.a[:MR*kb], 1, MR
 			if packA {
-				ap = buf.a[ir*kb : (ir+sgemmMR)*kb]
-			} else if mr == sgemmMR && !j.transA {
+				ap = buf.a[ir*kb : (ir+MR)*kb]
+			} else if mr == MR && !j.transA {
 				off := (ic+ir)*lda + pc
-				ap, rsa, csa = j.a[off:off+(sgemmMR-1)*lda+kb], lda, 1
-			} else if mr == sgemmMR {
+				ap, rsa, csa = j.a[off:off+(MR-1)*lda+kb], lda, 1
+			} else if mr == MR {
 				off := pc*lda + ic + ir
-				ap, rsa, csa = j.a[off:off+(kb-1)*lda+sgemmMR], 1, lda
+				ap, rsa, csa = j.a[off:off+(kb-1)*lda+MR], 1, lda
 			}
 			off := (ic+ir)*ldc + jc + jr
-			if mr == sgemmMR && nr == sgemmNR {
-				j.kernel(kb, ap, rsa, csa, bp, rsb, c[off:off+(sgemmMR-1)*ldc+sgemmNR], ldc, alpha, beta)
+			if mr == MR && nr == sgemmNR {
+				j.kernel(kb, ap, rsa, csa, bp, rsb, c[off:off+(MR-1)*ldc+sgemmNR], ldc, alpha, beta)
 				continue
 			}
 			t := buf.tile[:]
@@ -414,35 +455,38 @@ func (j *sgemmJob) macro(buf *sgemmBuf, packA, packB bool, mb, nb, kb, ic, jc, p
 // kernel computes one MR×NR tile with the assembly micro-kernel or its
 // plain-Go twin. The slices cover exactly what the kernel reads and writes.
 func (j *sgemmJob) kernel(k int, a []float32, rsa, csa int, b []float32, rsb int, c []float32, ldc int, alpha, beta float32) {
-	if j.asm {
+	switch j.kern {
+	case kernAVX512:
+		sgemmKernel12x16AVX512(k, &a[0], rsa, csa, &b[0], rsb, &c[0], ldc, alpha, beta)
+	case kernAVX2:
 		sgemmKernel6x16(k, &a[0], rsa, csa, &b[0], rsb, &c[0], ldc, alpha, beta)
-		return
+	default:
+		sgemmKernelGo(j.mr, k, a, rsa, csa, b, rsb, c, ldc, alpha, beta)
 	}
-	sgemmKernelGo(k, a, rsa, csa, b, rsb, c, ldc, alpha, beta)
 }
 
 // sgemmPackA packs rows [i0, i0+mb) and columns [p0, p0+kb) of op(A) into
-// dst as MR-row micro-panels, each stored column by column (MR values per
+// dst as MR-row micro-panels (MR = 6 or 12), each stored column by column (MR values per
 // step of the depth), padding the last panel's missing rows with zeros.
-func sgemmPackA(dst, a []float32, lda int, transA bool, i0, mb, p0, kb int) {
-	for ir := 0; ir < mb; ir += sgemmMR {
-		mr := min(sgemmMR, mb-ir)
-		d := dst[ir*kb : (ir+sgemmMR)*kb]
+func sgemmPackA(MR int, dst, a []float32, lda int, transA bool, i0, mb, p0, kb int) {
+	for ir := 0; ir < mb; ir += MR {
+		mr := min(MR, mb-ir)
+		d := dst[ir*kb : (ir+MR)*kb]
 		i := i0 + ir
 		switch {
 		case transA:
 			// op(A)[i,p] = a[p*lda+i]: a column of the panel is contiguous.
 			for p := 0; p < kb; p++ {
 				s := a[(p0+p)*lda+i:]
-				dp := d[p*sgemmMR : p*sgemmMR+sgemmMR]
-				if mr == sgemmMR {
+				dp := d[p*MR : p*MR+MR]
+				if mr == MR && MR == 6 {
 					dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s[0], s[1], s[2], s[3], s[4], s[5]
 					continue
 				}
 				copy(dp, s[:mr])
 				clear(dp[mr:])
 			}
-		case mr == sgemmMR:
+		case mr == MR && MR == 6:
 			r0 := a[i*lda+p0 : i*lda+p0+kb]
 			r1 := a[(i+1)*lda+p0 : (i+1)*lda+p0+kb]
 			r2 := a[(i+2)*lda+p0 : (i+2)*lda+p0+kb]
@@ -450,7 +494,7 @@ func sgemmPackA(dst, a []float32, lda int, transA bool, i0, mb, p0, kb int) {
 			r4 := a[(i+4)*lda+p0 : (i+4)*lda+p0+kb]
 			r5 := a[(i+5)*lda+p0 : (i+5)*lda+p0+kb]
 			for p := range r0 {
-				dp := d[p*sgemmMR : p*sgemmMR+sgemmMR]
+				dp := d[p*MR : p*MR+MR]
 				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 			}
 		default:
@@ -458,7 +502,7 @@ func sgemmPackA(dst, a []float32, lda int, transA bool, i0, mb, p0, kb int) {
 			for r := 0; r < mr; r++ {
 				row := a[(i+r)*lda+p0 : (i+r)*lda+p0+kb]
 				for p, v := range row {
-					d[p*sgemmMR+r] = v
+					d[p*MR+r] = v
 				}
 			}
 		}
@@ -530,14 +574,14 @@ func sgemmPackBTGo(kb int, b []float32, ldb int, dst []float32) {
 
 // sgemmKernelGo is the plain-Go twin of the assembly micro-kernel:
 //
-//	for i < MR, j < NR:
+//	for i < mr, j < NR:
 //		s := Σ_{p<k} a[i*rsa+p*csa]·b[p*rsb+j]
 //		c[i*ldc+j] = alpha·s + beta·c[i*ldc+j]   (alpha·s when beta == 0)
 //
 // It works on 2×4 sub-tiles so that the Go compiler keeps the eight sums in
-// registers.
-func sgemmKernelGo(k int, a []float32, rsa, csa int, b []float32, rsb int, c []float32, ldc int, alpha, beta float32) {
-	for i := 0; i < sgemmMR; i += 2 {
+// registers. mr (MR) is 6 or 12.
+func sgemmKernelGo(mr, k int, a []float32, rsa, csa int, b []float32, rsb int, c []float32, ldc int, alpha, beta float32) {
+	for i := 0; i < mr; i += 2 {
 		for j := 0; j < sgemmNR; j += 4 {
 			var s00, s01, s02, s03, s10, s11, s12, s13 float32
 			ai, bj := i*rsa, j

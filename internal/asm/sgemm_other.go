@@ -13,7 +13,17 @@ func sgemmKernel6x16(k int, a *float32, rsa, csa int, b *float32, rsb int, c *fl
 	la := (sgemmMR-1)*rsa + (kk-1)*csa + 1
 	lb := (kk-1)*rsb + sgemmNR
 	lc := (sgemmMR-1)*ldc + sgemmNR
-	sgemmKernelGo(k, unsafe.Slice(a, la), rsa, csa, unsafe.Slice(b, lb), rsb, unsafe.Slice(c, lc), ldc, alpha, beta)
+	sgemmKernelGo(sgemmMR, k, unsafe.Slice(a, la), rsa, csa, unsafe.Slice(b, lb), rsb, unsafe.Slice(c, lc), ldc, alpha, beta)
+}
+
+// sgemmKernel12x16AVX512 stands in for the AVX-512 micro-kernel, as
+// sgemmKernel6x16 does.
+func sgemmKernel12x16AVX512(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32) {
+	kk := max(k, 1)
+	la := (sgemmMR512-1)*rsa + (kk-1)*csa + 1
+	lb := (kk-1)*rsb + sgemmNR
+	lc := (sgemmMR512-1)*ldc + sgemmNR
+	sgemmKernelGo(sgemmMR512, k, unsafe.Slice(a, la), rsa, csa, unsafe.Slice(b, lb), rsb, unsafe.Slice(c, lc), ldc, alpha, beta)
 }
 
 // sgemmPackBN stands in for the assembly packer, as sgemmKernel6x16 does.

@@ -145,17 +145,18 @@ var sgemmAlphaBeta = [][2]float32{{1, 0}, {1, 1}, {-0.75, 0.5}, {2, 0}, {1.5, -1
 // forEachPath runs f with the assembly kernels (where the CPU has them) and
 // with the plain-Go fallback, each with every choice of packing.
 func forEachPath(t *testing.T, f func(t *testing.T)) {
-	for _, on := range []bool{true, false} {
-		name := "asm"
-		if !on {
-			name = "go"
-		} else if !HasAVX2FMA {
+	for _, path := range []string{"avx512", "asm", "go"} {
+		on, wide := path != "go", path == "avx512"
+		if (on && !HasAVX2FMA) || (wide && !HasAVX512) {
 			continue
 		}
+		name := path
 		for pack, pname := range []string{"auto", "packAB", "inplace", "packA", "packB"} {
 			t.Run(name+"/"+pname, func(t *testing.T) {
 				prev := SetAccelerated(on)
 				defer SetAccelerated(prev)
+				prevWide := SetAVX512(wide)
+				defer SetAVX512(prevWide)
 				defer func(p int) { sgemmForcePack = p }(sgemmForcePack)
 				sgemmForcePack = pack
 				f(t)
@@ -167,9 +168,9 @@ func forEachPath(t *testing.T, f func(t *testing.T)) {
 // withBlocks runs f with the block sizes replaced, so that small products
 // cross every loop boundary of the driver.
 func withBlocks(bs sgemmBlocking, f func()) {
-	prev := sgemmBlocks
-	sgemmBlocks = func() sgemmBlocking { return bs }
-	defer func() { sgemmBlocks = prev }()
+	prev := sgemmBlocksOverride
+	sgemmBlocksOverride = &bs
+	defer func() { sgemmBlocksOverride = prev }()
 	f()
 }
 
@@ -227,9 +228,12 @@ func TestSgemmBlocks(t *testing.T) {
 // TestSgemmLarge runs the real block sizes over a product that needs more
 // than one k_c slice and m_c block.
 func TestSgemmLarge(t *testing.T) {
-	bs := sgemmBlocks()
+	bs := sgemmBlocksFor(sgemmMR512) // the larger of the two blockings' m_c, k_c
+	if b6 := sgemmBlocksFor(sgemmMR); b6.mc > bs.mc {
+		bs.mc = b6.mc
+	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	m, n, k := bs.mc+sgemmMR+1, 3*sgemmNR+5, bs.kc+37
+	m, n, k := bs.mc+sgemmMR512+1, 3*sgemmNR+5, bs.kc+37
 	if testing.Short() {
 		m, n, k = 97, 83, 101
 	}
@@ -289,32 +293,45 @@ func TestSgemmKernel(t *testing.T) {
 		}
 		return s
 	}
-	for k := 0; k <= 19; k++ {
-		for _, st := range [][3]int{{1, sgemmMR, sgemmNR}, {k + 3, 1, 21}, {1, 9, 16}} {
-			rsa, csa, rsb := st[0], st[1], st[2]
-			kk := max(k, 1)
-			a := rnd((sgemmMR-1)*rsa + (kk-1)*csa + 1)
-			b := rnd((kk-1)*rsb + sgemmNR)
-			for _, ab := range sgemmAlphaBeta {
-				ldc := sgemmNR + k%3
-				c := rnd((sgemmMR-1)*ldc + sgemmNR)
-				if ab[1] == 0 {
-					for i := range c {
-						c[i] = float32(math.NaN())
-					}
-				}
-				want := append([]float32(nil), c...)
-				sgemmKernelGo(k, a, rsa, csa, b, rsb, want, ldc, ab[0], ab[1])
-				sgemmKernel6x16(k, &a[0], rsa, csa, &b[0], rsb, &c[0], ldc, ab[0], ab[1])
-				for i := range c {
-					if i%ldc >= sgemmNR {
-						if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("k=%d strides %v: padding c[%d] written", k, st, i)
+	kernels := []struct {
+		mr int
+		f  func(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
+	}{{sgemmMR, sgemmKernel6x16}}
+	if HasAVX512 {
+		kernels = append(kernels, struct {
+			mr int
+			f  func(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
+		}{sgemmMR512, sgemmKernel12x16AVX512})
+	}
+	for _, kern := range kernels {
+		MR := kern.mr
+		for k := 0; k <= 19; k++ {
+			for _, st := range [][3]int{{1, MR, sgemmNR}, {k + 3, 1, 21}, {1, 9, 16}} {
+				rsa, csa, rsb := st[0], st[1], st[2]
+				kk := max(k, 1)
+				a := rnd((MR-1)*rsa + (kk-1)*csa + 1)
+				b := rnd((kk-1)*rsb + sgemmNR)
+				for _, ab := range sgemmAlphaBeta {
+					ldc := sgemmNR + k%3
+					c := rnd((MR-1)*ldc + sgemmNR)
+					if ab[1] == 0 {
+						for i := range c {
+							c[i] = float32(math.NaN())
 						}
-						continue
 					}
-					if d := math.Abs(float64(c[i] - want[i])); !(d <= 1e-5*float64(k+2)) {
-						t.Fatalf("k=%d strides %v alpha,beta=%v: c[%d] = %g, want %g", k, st, ab, i, c[i], want[i])
+					want := append([]float32(nil), c...)
+					sgemmKernelGo(MR, k, a, rsa, csa, b, rsb, want, ldc, ab[0], ab[1])
+					kern.f(k, &a[0], rsa, csa, &b[0], rsb, &c[0], ldc, ab[0], ab[1])
+					for i := range c {
+						if i%ldc >= sgemmNR {
+							if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("MR=%d k=%d strides %v: padding c[%d] written", MR, k, st, i)
+							}
+							continue
+						}
+						if d := math.Abs(float64(c[i] - want[i])); !(d <= 1e-5*float64(k+2)) {
+							t.Fatalf("MR=%d k=%d strides %v alpha,beta=%v: c[%d] = %g, want %g", MR, k, st, ab, i, c[i], want[i])
+						}
 					}
 				}
 			}
@@ -401,15 +418,17 @@ func TestSgemmPanics(t *testing.T) {
 // should live.
 func TestSgemmBlockSizes(t *testing.T) {
 	for _, cs := range [][3]int{{32 << 10, 256 << 10, 8 << 20}, {48 << 10, 1 << 20, 32 << 20}, {32 << 10, 512 << 10, 16 << 20}, {1, 1, 1}} {
-		bs := sgemmBlockSizes(cs[0], cs[1], cs[2])
-		if bs.mc%sgemmMR != 0 || bs.nc%sgemmNR != 0 || bs.kc%8 != 0 || bs.mc <= 0 || bs.kc <= 0 || bs.nc <= 0 {
-			t.Errorf("caches %v: blocks %+v not multiples of the tile", cs, bs)
-		}
-		if cs[0] > 1 && (sgemmMR+sgemmNR)*bs.kc*4 > cs[0] {
-			t.Errorf("caches %v: blocks %+v: micro-panels overflow L1", cs, bs)
-		}
-		if cs[1] > 1 && bs.mc*bs.kc*4 > cs[1] {
-			t.Errorf("caches %v: blocks %+v: A block overflows L2", cs, bs)
+		for _, mr := range []int{sgemmMR, sgemmMR512} {
+			bs := sgemmBlockSizes(cs[0], cs[1], cs[2], mr)
+			if bs.mc%mr != 0 || bs.nc%sgemmNR != 0 || bs.kc%8 != 0 || bs.mc <= 0 || bs.kc <= 0 || bs.nc <= 0 {
+				t.Errorf("caches %v: blocks %+v not multiples of the tile", cs, bs)
+			}
+			if cs[0] > 1 && (mr+sgemmNR)*bs.kc*4 > cs[0] {
+				t.Errorf("caches %v: blocks %+v: micro-panels overflow L1", cs, bs)
+			}
+			if cs[1] > 1 && bs.mc*bs.kc*4 > cs[1] {
+				t.Errorf("caches %v: blocks %+v: A block overflows L2", cs, bs)
+			}
 		}
 	}
 }

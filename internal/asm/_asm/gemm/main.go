@@ -36,6 +36,7 @@ func addr(name string) Mem {
 func main() {
 	ConstraintExpr("!purego")
 	kernel()
+	kernel512()
 	packBN()
 	packBT()
 	Generate()
@@ -324,6 +325,139 @@ func packBT() {
 	DECQ(kb)
 	JNZ(LabelRef("tailloop"))
 	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// The AVX-512 tile: mr512 rows of C by one ZMM vector (16 floats) of
+// columns, the same NR as the AVX2 kernel so that both read the same packed
+// panels of B. Twelve accumulators are enough independent FMA chains to
+// keep both 512-bit FMA pipes busy; A is read with embedded broadcasts, so
+// no register holds it.
+const mr512 = 12
+
+var zmm = []Register{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15}
+
+func kernel512() {
+	name := fmt.Sprintf("sgemmKernel%dx16AVX512", mr512)
+	TEXT(name, NOSPLIT, "func(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s is sgemmKernel6x16 for a %d×16 tile, with AVX-512F:", name, mr512),
+		"",
+		fmt.Sprintf("\tC[i*ldc+j] = alpha·Σ_p A[i*rsa+p*csa]·B[p*rsb+j] + beta·C[i*ldc+j],  i < %d, j < 16, p < k,", mr512),
+		"",
+		"with the same strides, packed layouts and reading of C. Its plain-Go twin",
+		"is sgemmKernelGo with mr = 12.",
+	)
+
+	k := Load(Param("k"), GP64())
+	rsa := Load(Param("rsa"), GP64())
+	csa := Load(Param("csa"), GP64())
+	rsb := Load(Param("rsb"), GP64())
+	SHLQ(U8(2), rsa)
+	SHLQ(U8(2), csa)
+	SHLQ(U8(2), rsb)
+
+	nbase := (mr512 + 2) / 3
+	bases := make([]GPVirtual, nbase)
+	bases[0] = GP64()
+	Load(Param("a"), bases[0])
+	rsa3 := GP64()
+	LEAQ(Mem{Base: rsa, Index: rsa, Scale: 2}, rsa3)
+	for i := 1; i < nbase; i++ {
+		bases[i] = GP64()
+		LEAQ(Mem{Base: bases[i-1], Index: rsa3, Scale: 1}, bases[i])
+	}
+	aRow := func(r int) Mem {
+		m := Mem{Base: bases[r/3]}
+		if r%3 != 0 {
+			m.Index = rsa
+			m.Scale = uint8(r % 3)
+		}
+		return m
+	}
+	bp := Load(Param("b"), GP64())
+	cp := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+
+	acc := zmm[:mr512]
+	bv := zmm[mr512]
+	tmp := zmm[mr512+1]
+
+	Comment("Zero the accumulators and warm the C tile.")
+	for _, r := range acc {
+		VPXORD(r, r, r)
+	}
+	ct := GP64()
+	MOVQ(cp, ct)
+	for r := 0; r < mr512; r++ {
+		PREFETCHT0(Mem{Base: ct})
+		PREFETCHT0(Mem{Base: ct, Disp: 60})
+		if r < mr512-1 {
+			ADDQ(ldc, ct)
+		}
+	}
+
+	step := func() {
+		VMOVUPS(Mem{Base: bp}, bv)
+		for r := 0; r < mr512; r++ {
+			VFMADD231PS_BCST(aRow(r), bv, acc[r])
+		}
+		for _, b := range bases {
+			ADDQ(csa, b)
+		}
+		ADDQ(rsb, bp)
+	}
+
+	n := GP64()
+	MOVQ(k, n)
+	SHRQ(U8(2), n)
+	JZ(LabelRef("tail"))
+	Label("loop")
+	for u := 0; u < unroll; u++ {
+		step()
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+
+	Label("tail")
+	ANDQ(U8(unroll-1), k)
+	JZ(LabelRef("store"))
+	Label("tailloop")
+	step()
+	DECQ(k)
+	JNZ(LabelRef("tailloop"))
+
+	Label("store")
+	Comment("C = alpha·acc + beta·C, without reading C when beta == 0.")
+	VBROADCASTSS(addr("alpha"), tmp)
+	for _, r := range acc {
+		VMULPS(r, tmp, r)
+	}
+	bb := GP32()
+	MOVL(addr("beta"), bb)
+	ANDL(U32(0x7fffffff), bb)
+	JZ(LabelRef("overwrite"))
+	VBROADCASTSS(addr("beta"), tmp)
+	for r := 0; r < mr512; r++ {
+		VFMADD231PS(Mem{Base: cp}, tmp, acc[r])
+		VMOVUPS(acc[r], Mem{Base: cp})
+		if r < mr512-1 {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+
+	Label("overwrite")
+	for r := 0; r < mr512; r++ {
+		VMOVUPS(acc[r], Mem{Base: cp})
+		if r < mr512-1 {
+			ADDQ(ldc, cp)
+		}
+	}
 	VZEROUPPER()
 	RET()
 }
