@@ -108,7 +108,7 @@ const castCostHalf = 4
 
 // castMove copies without conversion.
 func castMove[T any](dst []T, dl backend.Layout, src []T, sl backend.Layout) {
-	ewWalk([]backend.Layout{dl, sl}, ewCostCheap, func() ewRunFunc {
+	ewWalk([]backend.Layout{dl, sl}, ewCostCheap, func(sc *ewScratch) ewRunFunc {
 		return func(offs []int, n int, inner []int) {
 			do, so, ds, ss := offs[0], offs[1], inner[0], inner[1]
 			if ds == 1 && ss == 1 {

@@ -64,8 +64,9 @@ type ewRunFunc func(offs []int, n int, inner []int)
 
 // ewWalk calls, for every element of the common shape of the layouts ls,
 // a run function made by newRun. newRun is called once per parallel chunk,
-// so the run function may keep scratch space of its own.
-func ewWalk(ls []backend.Layout, cost int, newRun func() ewRunFunc) {
+// with that chunk's scratch space (pooled: it goes back when the chunk is
+// done, so a steady state of kernels allocates none).
+func ewWalk(ls []backend.Layout, cost int, newRun func(sc *ewScratch) ewRunFunc) {
 	n := ls[0].Size()
 	if n == 0 {
 		return
@@ -80,13 +81,14 @@ func ewWalk(ls []backend.Layout, cost int, newRun func() ewRunFunc) {
 	}
 	if contig {
 		parallelFor(n, cost, func(lo, hi int) {
-			offs := make([]int, k)
-			inner := make([]int, k)
+			sc := getScratch()
+			offs, inner := sc.ints(k), sc.ints(k)
 			for j, l := range ls {
 				offs[j] = l.Offset + lo
 				inner[j] = 1
 			}
-			newRun()(offs, hi-lo, inner)
+			newRun(sc)(offs, hi-lo, inner)
+			putScratch(sc)
 		})
 		return
 	}
@@ -96,7 +98,9 @@ func ewWalk(ls []backend.Layout, cost int, newRun func() ewRunFunc) {
 		bases[j] = l.Offset
 	}
 	parallelFor(n, cost, func(lo, hi int) {
-		forRuns(shape, strides, bases, lo, hi, newRun())
+		sc := getScratch()
+		forRuns(shape, strides, bases, lo, hi, newRun(sc))
+		putScratch(sc)
 	})
 }
 
@@ -145,7 +149,10 @@ func ewStep(n int, inner []int) int {
 }
 
 // ewSrc presents blocks of a strided input as slices.
-type ewSrc[T any] struct{ data, buf []T }
+type ewSrc[T any] struct {
+	data, buf []T
+	sc        *ewScratch // where buf comes from (nil: the heap)
+}
 
 // view returns the m elements at off, off+stride, ...
 func (s *ewSrc[T]) view(off, stride, m int) []T {
@@ -153,7 +160,7 @@ func (s *ewSrc[T]) view(off, stride, m int) []T {
 		return s.data[off : off+m : off+m]
 	}
 	if s.buf == nil {
-		s.buf = make([]T, ewBlock)
+		s.buf = scratchOf[T](s.sc, ewBlock)
 	}
 	b := s.buf[:m]
 	if stride == 0 {
@@ -170,7 +177,10 @@ func (s *ewSrc[T]) view(off, stride, m int) []T {
 }
 
 // ewDst presents blocks of a strided output as slices.
-type ewDst[T any] struct{ data, buf []T }
+type ewDst[T any] struct {
+	data, buf []T
+	sc        *ewScratch
+}
 
 // view returns the slice to write the m elements at off, off+stride, ...
 // into; flush must follow the writes.
@@ -179,7 +189,7 @@ func (d *ewDst[T]) view(off, stride, m int) []T {
 		return d.data[off : off+m : off+m]
 	}
 	if d.buf == nil {
-		d.buf = make([]T, ewBlock)
+		d.buf = scratchOf[T](d.sc, ewBlock)
 	}
 	return d.buf[:m]
 }
@@ -195,9 +205,9 @@ func (d *ewDst[T]) flush(off, stride, m int) {
 
 // ewMap1 runs k over dst = f(src) block by block.
 func ewMap1[D, S any](dst []D, dl backend.Layout, src []S, sl backend.Layout, cost int, k func(d []D, s []S)) {
-	ewWalk([]backend.Layout{dl, sl}, cost, func() ewRunFunc {
-		out := ewDst[D]{data: dst}
-		in := ewSrc[S]{data: src}
+	ewWalk([]backend.Layout{dl, sl}, cost, func(sc *ewScratch) ewRunFunc {
+		out := ewDst[D]{data: dst, sc: sc}
+		in := ewSrc[S]{data: src, sc: sc}
 		return func(offs []int, n int, inner []int) {
 			step := ewStep(n, inner)
 			for i := 0; i < n; i += step {
@@ -212,10 +222,10 @@ func ewMap1[D, S any](dst []D, dl backend.Layout, src []S, sl backend.Layout, co
 
 // ewMap2 runs k over dst = f(a, b) block by block.
 func ewMap2[D, S any](dst []D, dl backend.Layout, a []S, al backend.Layout, b []S, bl backend.Layout, cost int, k func(d []D, a, b []S)) {
-	ewWalk([]backend.Layout{dl, al, bl}, cost, func() ewRunFunc {
-		out := ewDst[D]{data: dst}
-		x := ewSrc[S]{data: a}
-		y := ewSrc[S]{data: b}
+	ewWalk([]backend.Layout{dl, al, bl}, cost, func(sc *ewScratch) ewRunFunc {
+		out := ewDst[D]{data: dst, sc: sc}
+		x := ewSrc[S]{data: a, sc: sc}
+		y := ewSrc[S]{data: b, sc: sc}
 		return func(offs []int, n int, inner []int) {
 			step := ewStep(n, inner)
 			for i := 0; i < n; i += step {
@@ -278,7 +288,7 @@ func (*Backend) Fill(dst backend.Buffer, dl backend.Layout, v float64) {
 }
 
 func ewFill[T any](dst []T, dl backend.Layout, v T) {
-	ewWalk([]backend.Layout{dl}, ewCostCheap, func() ewRunFunc {
+	ewWalk([]backend.Layout{dl}, ewCostCheap, func(sc *ewScratch) ewRunFunc {
 		return func(offs []int, n int, inner []int) {
 			o, s := offs[0], inner[0]
 			if s == 1 {
@@ -848,11 +858,11 @@ func (*Backend) Where(dst backend.Buffer, dl backend.Layout, cond backend.Buffer
 }
 
 func ewWhere[T any](dst []T, dl backend.Layout, cond []bool, cl backend.Layout, a []T, al backend.Layout, b []T, bl backend.Layout) {
-	ewWalk([]backend.Layout{dl, cl, al, bl}, ewCostCheap, func() ewRunFunc {
-		out := ewDst[T]{data: dst}
-		c := ewSrc[bool]{data: cond}
-		x := ewSrc[T]{data: a}
-		y := ewSrc[T]{data: b}
+	ewWalk([]backend.Layout{dl, cl, al, bl}, ewCostCheap, func(sc *ewScratch) ewRunFunc {
+		out := ewDst[T]{data: dst, sc: sc}
+		c := ewSrc[bool]{data: cond, sc: sc}
+		x := ewSrc[T]{data: a, sc: sc}
+		y := ewSrc[T]{data: b, sc: sc}
 		return func(offs []int, n int, inner []int) {
 			step := ewStep(n, inner)
 			for i := 0; i < n; i += step {

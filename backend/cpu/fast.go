@@ -110,21 +110,20 @@ func matmulF32Fast(c []float32, cl backend.Layout, a []float32, al backend.Layou
 	}
 	ldc := max(cl.Strides[1], n)
 	aB, bB, cB := al.Strides[0], bl.Strides[0], cl.Strides[0]
-	one := func(p int, par asm.Parallel) {
-		asm.Sgemm(transA, transB, m, n, k, 1,
-			a[al.Offset+p*aB:], lda, b[bl.Offset+p*bB:], ldb, 0, c[cl.Offset+p*cB:], ldc, par)
-	}
 	// Large products parallelise inside SGEMM; a batch of small ones
-	// parallelises across the batch.
+	// parallelises across the batch. (No closure on the first path: a
+	// training step makes hundreds of these calls.)
 	if nb == 1 || m*n*k >= 128*128*128 {
 		for p := 0; p < nb; p++ {
-			one(p, sgemmPar)
+			asm.Sgemm(transA, transB, m, n, k, 1,
+				a[al.Offset+p*aB:], lda, b[bl.Offset+p*bB:], ldb, 0, c[cl.Offset+p*cB:], ldc, sgemmPar)
 		}
 		return true
 	}
 	parallelFor(nb, 2*m*n*k/64+1, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
-			one(p, nil)
+			asm.Sgemm(transA, transB, m, n, k, 1,
+				a[al.Offset+p*aB:], lda, b[bl.Offset+p*bB:], ldb, 0, c[cl.Offset+p*cB:], ldc, nil)
 		}
 	})
 	return true

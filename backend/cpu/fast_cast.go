@@ -90,7 +90,7 @@ func moveFast[T any](dst []T, dl backend.Layout, src []T, sl backend.Layout) {
 	if dl.Size() == 0 || trTranspose(dst, dl, src, sl) {
 		return
 	}
-	ewWalk([]backend.Layout{dl, sl}, ewCostCheap, func() ewRunFunc {
+	ewWalk([]backend.Layout{dl, sl}, ewCostCheap, func(sc *ewScratch) ewRunFunc {
 		return func(offs []int, n int, inner []int) {
 			do, so, ds, ss := offs[0], offs[1], inner[0], inner[1]
 			switch {

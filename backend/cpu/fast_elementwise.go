@@ -61,10 +61,10 @@ func ewMap2F32(op backend.Op, dst []float32, dl backend.Layout, a []float32, al 
 // k: the scalar-operand loops of arithmetic and comparisons.
 func ewMap2Scalar[D any](dst []D, dl backend.Layout, a []float32, al backend.Layout, b []float32, bl backend.Layout, cost int,
 	second, first func(d []D, x []float32, s float32), k func(d []D, a, b []float32)) {
-	ewWalk([]backend.Layout{dl, al, bl}, cost, func() ewRunFunc {
-		out := ewDst[D]{data: dst}
-		x := ewSrc[float32]{data: a}
-		y := ewSrc[float32]{data: b}
+	ewWalk([]backend.Layout{dl, al, bl}, cost, func(sc *ewScratch) ewRunFunc {
+		out := ewDst[D]{data: dst, sc: sc}
+		x := ewSrc[float32]{data: a, sc: sc}
+		y := ewSrc[float32]{data: b, sc: sc}
 		return func(offs []int, n int, inner []int) {
 			aS := inner[1] == 0 && inner[2] != 0
 			bS := inner[2] == 0 && inner[1] != 0
@@ -173,11 +173,11 @@ func whereF32Fast(dst []float32, dl backend.Layout, cond []bool, cl backend.Layo
 	if fastOff.Load() {
 		return false
 	}
-	ewWalk([]backend.Layout{dl, cl, al, bl}, ewCostCheap, func() ewRunFunc {
-		out := ewDst[float32]{data: dst}
-		c := ewSrc[bool]{data: cond}
-		x := ewSrc[float32]{data: a}
-		y := ewSrc[float32]{data: b}
+	ewWalk([]backend.Layout{dl, cl, al, bl}, ewCostCheap, func(sc *ewScratch) ewRunFunc {
+		out := ewDst[float32]{data: dst, sc: sc}
+		c := ewSrc[bool]{data: cond, sc: sc}
+		x := ewSrc[float32]{data: a, sc: sc}
+		y := ewSrc[float32]{data: b, sc: sc}
 		return func(offs []int, n int, inner []int) {
 			aS, bS := inner[2] == 0, inner[3] == 0
 			step := ewBlock

@@ -235,10 +235,12 @@ func (k *redF32) cols(dst []float32, axis int) {
 	}
 	parallelFor(nTiles*nGroups, group*tile, func(lo, hi int) {
 		w := newRedWalker(p.inShape, p.inSrc)
-		part := make([]float32, tile)
+		sc := getScratch()
+		defer putScratch(sc)
+		part := scratchOf[float32](sc, tile)
 		var acc []float64
 		if k.op == backend.OpSum {
-			acc = make([]float64, tile)
+			acc = scratchOf[float64](sc, tile)
 		}
 		for it := lo; it < hi; it++ {
 			ti, g := it/nGroups, it%nGroups
