@@ -169,14 +169,15 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 	// the buffer pool, and the leaf gradients' storage is then exclusive
 	// unless something else really shares it (see storeGrad). The leaf
 	// gradients and captured results are kept first.
-	var sc *tensor.Scope
+	var sc tensor.Scope // the zero Scope (CreateGraph): nothing is tracked or dropped
+	scoped := !cfg.create
 	var pending []pendingGrad
-	if !cfg.create {
+	if scoped {
 		sc = tensor.OpenScope()
 		defer sc.Close() // on a panic; closing twice does nothing
 	}
 	order := topoOrder(roots)
-	acc := newGradMap(len(order), sc)
+	acc := newGradMap(len(order), sc, scoped)
 	for i, r := range roots {
 		acc.add(r, Const(seeds[i].Cast(r.DType())))
 	}
@@ -199,7 +200,7 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 			g = runHooks(v, g)
 			if capture != nil {
 				if j, ok := want[v]; ok {
-					if sc != nil {
+					if scoped {
 						g = Const(tensor.Keep(g.Data.Alias()))
 					}
 					result[j] = g
@@ -228,7 +229,7 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 				panic(&tensor.Error{Kind: tensor.ValueError, Op: op, Shapes: [][]int{v.Shape()},
 					Msg: fmt.Sprintf("the graph through %s was already freed by a Backward; pass RetainGraph to walk it twice", n.op.name)})
 			}
-			gin := callRule(n, g, sc != nil)
+			gin := callRule(n, g, scoped)
 			for j, x := range n.inputs {
 				if !x.requiresGrad || j >= len(gin) || gin[j] == nil {
 					continue
@@ -250,7 +251,7 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 	} else {
 		NoGrad(body)
 	}
-	if sc != nil {
+	if scoped {
 		sc.Close()
 		for _, p := range pending {
 			p.v.mu.Lock()
@@ -304,13 +305,14 @@ type pendingGrad struct {
 // handle no entry holds any more can go back to the pass's scope (sc; nil
 // with CreateGraph, when nothing is dropped) as soon as it is dead.
 type gradMap struct {
-	grads map[*Var]*Var
-	uses  map[*tensor.Tensor]int
-	sc    *tensor.Scope
+	grads  map[*Var]*Var
+	uses   map[*tensor.Tensor]int
+	sc     tensor.Scope
+	scoped bool
 }
 
-func newGradMap(n int, sc *tensor.Scope) *gradMap {
-	return &gradMap{grads: make(map[*Var]*Var, n), uses: make(map[*tensor.Tensor]int, n), sc: sc}
+func newGradMap(n int, sc tensor.Scope, scoped bool) *gradMap {
+	return &gradMap{grads: make(map[*Var]*Var, n), uses: make(map[*tensor.Tensor]int, n), sc: sc, scoped: scoped}
 }
 
 // add adds g to the gradient collected for v.
@@ -337,7 +339,7 @@ func (m *gradMap) take(v *Var) *Var {
 
 // drop releases t if no entry holds it and the pass's scope made it.
 func (m *gradMap) drop(t *tensor.Tensor) {
-	if m.sc == nil || m.uses[t] > 0 {
+	if !m.scoped || m.uses[t] > 0 {
 		return
 	}
 	delete(m.uses, t)

@@ -59,19 +59,27 @@ const (
 
 // Scope collects the tensors a goroutine creates while it is open; Close
 // releases them. Scopes nest: a tensor belongs to the innermost scope open
-// when it was made.
+// when it was made. A Scope is a small value (a handle on pooled state): once
+// closed, every method of it and of its copies does nothing.
 type Scope struct {
+	st  *scopeState
+	gen uint32 // st.gen while this handle's scope is open
+}
+
+// scopeState is a scope's state, reused through a pool; gen advances when
+// the scope closes, so stale handles see that it is no longer theirs.
+type scopeState struct {
+	gen    atomic.Uint32
 	g      uintptr
-	parent *Scope
+	parent *scopeState
 	ts     []*Tensor
-	closed bool
 }
 
 var (
 	scopesOpen atomic.Int64 // scopes open on all goroutines
 	scopeMu    sync.Mutex
-	scopes     = map[uintptr]*Scope{} // goroutine -> innermost open scope
-	scopeFree  = sync.Pool{New: func() any { return new(Scope) }}
+	scopes     = map[uintptr]*scopeState{} // goroutine -> innermost open scope
+	scopeFree  = sync.Pool{New: func() any { return new(scopeState) }}
 )
 
 // OpenScope opens a scope on the calling goroutine; pair it with Close on
@@ -79,65 +87,70 @@ var (
 //
 //	s := tensor.OpenScope()
 //	defer s.Close()
-func OpenScope() *Scope {
-	s := scopeFree.Get().(*Scope)
-	s.g, s.closed = goid.Get(), false
+func OpenScope() Scope {
+	st := scopeFree.Get().(*scopeState)
+	st.g = goid.Get()
 	scopeMu.Lock()
-	s.parent = scopes[s.g]
-	scopes[s.g] = s
+	st.parent = scopes[st.g]
+	scopes[st.g] = st
 	scopeMu.Unlock()
 	scopesOpen.Add(1)
-	return s
+	return Scope{st: st, gen: st.gen.Load()}
 }
+
+// open reports whether s's scope is still open.
+func (s Scope) open() bool { return s.st != nil && s.st.gen.Load() == s.gen }
 
 // Close releases every tensor created in the scope and not kept, and makes
 // the enclosing scope (if any) current again. Closing a scope that is not the
 // goroutine's innermost one, or closing from another goroutine, panics;
 // closing twice does nothing.
-func (s *Scope) Close() {
-	if s.closed {
+func (s Scope) Close() {
+	if !s.open() {
 		return
 	}
+	st := s.st
 	g := goid.Get()
 	scopeMu.Lock()
-	if g != s.g || scopes[g] != s {
+	if g != st.g || scopes[g] != st {
 		scopeMu.Unlock()
 		panic(&Error{Kind: ValueError, Op: "Scope.Close", Msg: "not the innermost scope open on this goroutine"})
 	}
-	if s.parent != nil {
-		scopes[g] = s.parent
+	if st.parent != nil {
+		scopes[g] = st.parent
 	} else {
 		delete(scopes, g)
 	}
 	scopeMu.Unlock()
 	scopesOpen.Add(-1)
-	s.closed = true
-	ts := s.ts
+	st.gen.Add(1)
+	ts := st.ts
 	for i, t := range ts {
-		if t.sc == s { // not handed on by CloseReturning
+		if t.sc == st { // not handed on by CloseReturning
 			t.release(handleLive)
 		}
 		ts[i] = nil
 	}
-	s.ts, s.parent = ts[:0], nil
-	scopeFree.Put(s)
+	st.ts, st.parent = ts[:0], nil
+	scopeFree.Put(st)
 }
 
 // CloseReturning is Close, except that the tensors in keep that s tracks
 // are handed to the enclosing scope (released when it closes) instead of
 // released: the way a function that makes temporaries returns its result.
 // Tensors in keep that s does not track are left alone.
-func (s *Scope) CloseReturning(keep ...*Tensor) {
-	if s.closed {
+func (s Scope) CloseReturning(keep ...*Tensor) {
+	if !s.open() {
 		return
 	}
+	st := s.st
 	for _, t := range keep {
-		if t == nil || t.sc != s || t.state.Load() != handleLive {
+		if t == nil || t.sc != st || t.state.Load() != handleLive {
 			continue
 		}
-		t.sc = s.parent
-		if s.parent != nil {
-			s.parent.ts = append(s.parent.ts, t)
+		t.sc = st.parent
+		if st.parent != nil {
+			st.parent.ts = append(st.parent.ts, t)
 		}
 	}
 	s.Close()
@@ -223,8 +236,8 @@ func track(t *Tensor) {
 // temporary is dead before its scope ends, such as the backward pass
 // handing each gradient back to the pool once the rule that consumes it
 // has run. It reports whether t was released.
-func (s *Scope) Drop(t *Tensor) bool {
-	if t.sc != s || s.closed {
+func (s Scope) Drop(t *Tensor) bool {
+	if !s.open() || t.sc != s.st {
 		return false
 	}
 	return t.release(handleLive)

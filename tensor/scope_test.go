@@ -240,3 +240,32 @@ func TestCloseReturning(t *testing.T) {
 		t.Fatal("a tensor returned out of the outermost scope was released")
 	}
 }
+
+// A closed Scope handle stays harmless after its state is reused by another
+// scope (on this goroutine or another): closing it again does nothing.
+func TestStaleScopeHandle(t *testing.T) {
+	s := tensor.OpenScope()
+	s.Close()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 100 {
+				tensor.Tidy(func() { tensor.Ones([]int{3}).AddScalar(1) })
+			}
+		})
+	}
+	inner := tensor.OpenScope()
+	x := tensor.Ones([]int{2})
+	s.Close() // stale: must not close inner
+	if x.Released() {
+		t.Fatal("a stale handle closed a scope that reused its state")
+	}
+	if s.Drop(x) {
+		t.Fatal("a stale handle dropped a tensor of another scope")
+	}
+	inner.Close()
+	wg.Wait()
+	if !x.Released() {
+		t.Fatal("the scope did not release its tensor")
+	}
+}

@@ -26,8 +26,8 @@ import (
 type Tensor struct {
 	be      backend.Backend
 	buf     backend.Buffer
-	st      *storage // shared by every view of buf; counts live handles
-	sc      *Scope   // the scope that tracks this handle, if any
+	st      *storage    // shared by every view of buf; counts live handles
+	sc      *scopeState // the scope that tracks this handle, if any
 	shape   []int
 	strides []int
 	offset  int
