@@ -9,6 +9,7 @@
 package asm
 
 import (
+	"os"
 	"sync/atomic"
 
 	"github.com/klauspost/cpuid/v2"
@@ -28,7 +29,9 @@ var accel, avx512 atomic.Bool
 
 func init() {
 	accel.Store(HasAVX2FMA)
-	avx512.Store(HasAVX512)
+	// TESSERA_NO_AVX512=1 keeps SGEMM on its AVX2 kernel: for CPUs that
+	// lower their clock for 512-bit code, and for comparisons.
+	avx512.Store(HasAVX512 && os.Getenv("TESSERA_NO_AVX512") != "1")
 }
 
 // Accelerated reports whether the assembly kernels are in use.
