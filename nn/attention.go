@@ -111,10 +111,12 @@ func attention(op string, q, k, v *autograd.Var, a attnArgs) (out, weights *auto
 	}
 	// Scaling the queries costs L·E multiplications, the scores L·S.
 	scores := q.Mul(attnConst(scale, dt, dev)).MatMul(k.Transpose(-1, -2))
+	dead := []*autograd.Var{scores} // the scores' stages, freed after the softmax
 	l := qs[len(qs)-2]
 	if a.bias != nil {
 		attnCheckMask(op, a.bias, scores.Shape())
 		scores = scores.Add(autograd.Const(a.bias.Cast(dt)))
+		dead = append(dead, scores)
 	}
 	keep := a.keep
 	if keep != nil {
@@ -133,20 +135,25 @@ func attention(op string, q, k, v *autograd.Var, a attnArgs) (out, weights *auto
 	}
 	if keep != nil {
 		scores = autograd.Where(keep, scores, attnConst(math.Inf(-1), dt, dev))
+		dead = append(dead, scores)
 	}
-	var dead *tensor.Tensor // rows with every key masked out
+	var deadRows *tensor.Tensor // rows with every key masked out
 	if keep != nil || a.bias != nil {
 		d := scores.Data.MaxKeep(-1).EqScalar(math.Inf(-1))
 		if d.Cast(tensor.Float32).Max().Item() > 0 {
-			dead = d
+			deadRows = d
 			// Softmax of a row of −Inf is NaN, and so would its gradient
 			// be; give such rows finite scores, then zero their weights.
-			scores = autograd.Where(dead, attnConst(0, dt, dev), scores)
+			scores = autograd.Where(deadRows, attnConst(0, dt, dev), scores)
+			dead = append(dead, scores)
 		}
 	}
 	w := scores.Softmax(-1)
-	if dead != nil {
-		w = autograd.Where(dead, attnConst(0, dt, dev), w)
+	// MatMul's, Add's and Where's gradients read none of the stages;
+	// Softmax's reads its output only.
+	releaseDead(dead...)
+	if deadRows != nil {
+		w = autograd.Where(deadRows, attnConst(0, dt, dev), w)
 	}
 	if a.dropout > 0 {
 		w = w.Mul(autograd.Const(attnDropoutMask(w.Data, a.dropout, a.gen)))

@@ -58,9 +58,26 @@ func (l *Linear) Forward(x *autograd.Var) *autograd.Var {
 	}
 	out := x.MatMul(l.Weight.T())
 	if l.Bias != nil {
+		prod := out
 		out = out.Add(l.Bias)
+		releaseDead(prod) // Add's gradient reads neither operand
 	}
 	return l.RunHooks(l, x, out)
+}
+
+// releaseDead frees the buffers of intermediates of a layer's forward pass
+// right away, instead of when the step's scope closes: each v must be made
+// inside the layer, never handed to the caller, and consumed only by ops
+// whose backward rules do not read it (Add, Where, Softmax's input). The
+// graph keeps v for its shape and dtype; nothing reads its values again.
+// This is what lets a step's peak memory approach PyTorch's, which frees
+// such tensors when their last Python reference goes.
+func releaseDead(vs ...*autograd.Var) {
+	for _, v := range vs {
+		if v != nil && !v.IsLeaf() {
+			v.Data.Release()
+		}
+	}
 }
 
 // Identity returns its input unchanged (torch.nn.Identity), a placeholder
