@@ -349,12 +349,19 @@ func (m *MultiheadAttention) Forward(query, key, value *autograd.Var, o MHAOptio
 	}
 
 	o1, w := attention(op, q, k, v, a)
-	o1 = o1.Transpose(1, 2).Reshape(n, l, E)
+	o1t := o1.Transpose(1, 2)
+	merged := o1t.Reshape(n, l, E)
+	if !merged.Data.SharesStorage(o1.Data) {
+		releaseDead(o1, o1t) // copied by the Reshape, whose gradient reads nothing
+	}
+	o1 = merged
 	// The output projection uses out_proj's parameters directly, as torch's
 	// F.multi_head_attention_forward does (out_proj's own hooks do not run).
 	out = o1.MatMul(m.OutProj.Weight.T())
 	if m.OutProj.Bias != nil {
+		prod := out
 		out = out.Add(m.OutProj.Bias)
+		releaseDead(prod)
 	}
 	if o.NeedWeights {
 		weights = w
@@ -387,7 +394,9 @@ func (m *MultiheadAttention) project(query, key, value *autograd.Var) (q, k, v *
 			if rows != 3*E {
 				b = b.Narrow(0, from, rows)
 			}
+			prod := y
 			y = y.Add(b)
+			releaseDead(prod)
 		}
 		return y
 	}

@@ -28,7 +28,9 @@ func trailingAxes(d, k int) []int {
 func normalize(x *autograd.Var, eps float64, axes []int) (y, mean, variance *autograd.Var) {
 	mean = x.MeanKeep(axes...)
 	xc := x.Sub(mean)
-	variance = xc.Mul(xc).MeanKeep(axes...)
+	sq := xc.Mul(xc)
+	variance = sq.MeanKeep(axes...)
+	releaseDead(sq) // the mean's gradient reads nothing
 	return xc.Mul(variance.AddScalar(eps).Rsqrt()), mean, variance
 }
 
@@ -107,7 +109,11 @@ func (l *LayerNorm) Forward(x *autograd.Var) *autograd.Var {
 		y = y.Mul(l.Weight)
 	}
 	if l.Bias != nil {
+		scaled := y
 		y = y.Add(l.Bias)
+		if l.Weight != nil {
+			releaseDead(scaled) // Mul's output, read by no gradient (Add's reads nothing)
+		}
 	}
 	return l.RunHooks(l, x, y)
 }
