@@ -44,14 +44,15 @@ func SetAccelerated(on bool) (previous bool) {
 	return accel.Swap(on && HasAVX2FMA)
 }
 
-// SetAVX512 switches SGEMM's AVX-512 micro-kernel on or off (on only where
-// the CPU supports it) and returns the previous setting; off, Sgemm uses the
-// AVX2 kernel. Like SetAccelerated it is for tests and benchmarks.
+// SetAVX512 switches the AVX-512 kernels (SGEMM's micro-kernel, Exp) on or
+// off (on only where the CPU supports them) and returns the previous
+// setting; off, the AVX2 kernels run. Like SetAccelerated it is for tests
+// and benchmarks.
 func SetAVX512(on bool) (previous bool) {
 	return avx512.Swap(on && HasAVX512)
 }
 
-// UsingAVX512 reports whether Sgemm uses its AVX-512 micro-kernel.
+// UsingAVX512 reports whether the AVX-512 kernels are in use.
 func UsingAVX512() bool { return avx512.Load() && accel.Load() }
 
 // CacheSizes returns the per-core L1 data and L2 cache sizes and the shared

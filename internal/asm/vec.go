@@ -183,6 +183,10 @@ func ReLUGrad(dst, g, x []float32) {
 func Exp(dst, x []float32) {
 	check2("Exp", len(dst), len(x))
 	if Accelerated() {
+		if n := len(dst) &^ 15; n > 0 && UsingAVX512() {
+			expAVX512(dst[:n], x[:n]) // bit-identical, twice the lanes
+			dst, x = dst[n:], x[n:]
+		}
 		expAVX2(dst, x)
 		return
 	}

@@ -2221,6 +2221,64 @@ DATA vecconst_posmax<>+24(SB)/4, $0x7f7fffff
 DATA vecconst_posmax<>+28(SB)/4, $0x7f7fffff
 GLOBL vecconst_posmax<>(SB), RODATA|NOPTR, $32
 
+// func expAVX512(dst []float32, x []float32)
+// Requires: AVX, AVX512F
+TEXT ·expAVX512(SB), NOSPLIT, $0-48
+	MOVQ         dst_len+8(FP), AX
+	ANDQ         $-16, AX
+	MOVQ         dst_base+0(FP), CX
+	MOVQ         x_base+24(FP), DX
+	VBROADCASTSS vecconst_exp_hi<>+0(SB), Z0
+	VBROADCASTSS vecconst_exp_lo104<>+0(SB), Z1
+	VBROADCASTSS vecconst_log2e<>+0(SB), Z2
+	VBROADCASTSS vecconst_ln2hi<>+0(SB), Z3
+	VBROADCASTSS vecconst_ln2lo<>+0(SB), Z4
+	VBROADCASTSS vecconst_exp0<>+0(SB), Z5
+	VBROADCASTSS vecconst_exp1<>+0(SB), Z6
+	VBROADCASTSS vecconst_exp2<>+0(SB), Z7
+	VBROADCASTSS vecconst_exp3<>+0(SB), Z8
+	VBROADCASTSS vecconst_exp4<>+0(SB), Z9
+	VBROADCASTSS vecconst_exp5<>+0(SB), Z10
+	VBROADCASTSS vecconst_exp6<>+0(SB), Z11
+	VBROADCASTSS vecconst_exp7<>+0(SB), Z12
+	VPBROADCASTD vecconst_bias127<>+0(SB), Z13
+	XORQ         BX, BX
+
+loop512:
+	CMPQ         BX, AX
+	JAE          done512
+	VMOVUPS      (DX)(BX*4), Z14
+	VMINPS       Z14, Z0, Z14
+	VMAXPS       Z14, Z1, Z14
+	VMULPS       Z2, Z14, Z15
+	VRNDSCALEPS  $0x00, Z15, Z15
+	VFNMADD231PS Z3, Z15, Z14
+	VFNMADD231PS Z4, Z15, Z14
+	VMOVAPS      Z5, Z16
+	VFMADD213PS  Z6, Z14, Z16
+	VFMADD213PS  Z7, Z14, Z16
+	VFMADD213PS  Z8, Z14, Z16
+	VFMADD213PS  Z9, Z14, Z16
+	VFMADD213PS  Z10, Z14, Z16
+	VFMADD213PS  Z11, Z14, Z16
+	VFMADD213PS  Z12, Z14, Z16
+	VCVTPS2DQ    Z15, Z14
+	VPSRAD       $0x01, Z14, Z15
+	VPSUBD       Z15, Z14, Z14
+	VPADDD       Z13, Z15, Z15
+	VPSLLD       $0x17, Z15, Z15
+	VPADDD       Z13, Z14, Z14
+	VPSLLD       $0x17, Z14, Z14
+	VMULPS       Z15, Z16, Z16
+	VMULPS       Z14, Z16, Z16
+	VMOVUPS      Z16, (CX)(BX*4)
+	ADDQ         $0x00000010, BX
+	JMP          loop512
+
+done512:
+	VZEROUPPER
+	RET
+
 // func geluGradAVX2(dst []float32, g []float32, x []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·geluGradAVX2(SB), NOSPLIT, $0-72

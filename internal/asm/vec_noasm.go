@@ -22,6 +22,7 @@ func tanhAVX2(dst, x []float32)                        { tanhGo(dst, x) }
 func sigmoidAVX2(dst, x []float32)                     { sigmoidGo(dst, x) }
 func geluAVX2(dst, x []float32)                        { geluGo(dst, x) }
 func geluGradAVX2(dst, g, x []float32)                 { geluGradGo(dst, g, x) }
+func expAVX512(dst, x []float32)                       { expGo(dst, x) }
 func geluTanhAVX2(dst, x []float32)                    { geluTanhGo(dst, x) }
 func sumAVX2(x []float32) float32                      { return sumGo(x) }
 func dotAVX2(a, b []float32) float32                   { return dotGo(a, b) }

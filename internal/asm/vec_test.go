@@ -23,6 +23,12 @@ func both(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	prev := SetAccelerated(true)
 	defer SetAccelerated(prev)
+	prevWide := SetAVX512(true)
+	defer SetAVX512(prevWide)
+	if UsingAVX512() {
+		t.Run("avx512", f)
+	}
+	SetAVX512(false)
 	if Accelerated() {
 		t.Run("asm", f)
 	} else {
@@ -901,4 +907,27 @@ func TestGELUGrad(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestExpAVX512MatchesAVX2 holds the ZMM exp to bit-identity with the YMM
+// one over every 997th float32 bit pattern and the special values, at
+// every position of a 16-lane vector.
+func TestExpAVX512MatchesAVX2(t *testing.T) {
+	if !HasAVX512 {
+		t.Skip("no AVX-512F")
+	}
+	xs := append(sweep(997), 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+		float32(math.NaN()), 88.72284, 88.7228, -104, -103.973, -150, math.MaxFloat32, -math.MaxFloat32)
+	for shift := range 16 {
+		in := xs[shift:]
+		n := len(in) &^ 15
+		wide, narrow := make([]float32, n), make([]float32, n)
+		expAVX512(wide, in[:n])
+		expAVX2(narrow, in[:n])
+		for i := range wide {
+			if math.Float32bits(wide[i]) != math.Float32bits(narrow[i]) {
+				t.Fatalf("exp(%g): AVX-512 %g (%#x), AVX2 %g (%#x)", in[i], wide[i], math.Float32bits(wide[i]), narrow[i], math.Float32bits(narrow[i]))
+			}
+		}
+	}
 }
