@@ -157,7 +157,21 @@ func (s Scope) CloseReturning(keep ...*Tensor) {
 }
 
 // Tidy runs f inside a scope: every tensor f creates and does not Keep is
-// released when f returns (or panics).
+// released when f returns (or panics), and its buffer goes back to the
+// backend's pool for the next step to reuse. A training loop:
+//
+//	for b := range loader.All() {
+//		tensor.Tidy(func() {
+//			opt.ZeroGrad()
+//			loss := nn.CrossEntropyLoss(model.Forward(autograd.Const(b.X)), autograd.Const(b.Y))
+//			loss.Backward()
+//			opt.Step()
+//			total += loss.Item()
+//		})
+//	}
+//
+// Parameters, the gradients Backward accumulates, optimizer state and
+// batch-norm statistics outlive the scope on their own.
 func Tidy(f func()) {
 	s := OpenScope()
 	defer s.Close()

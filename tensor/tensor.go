@@ -10,6 +10,12 @@
 //
 // Tensors are values of a plain numeric library: they record no gradients.
 // Package autograd builds differentiation on top.
+//
+// Memory: a tensor's buffer is freed by the garbage collector, or earlier,
+// back into the backend's buffer pool, when its last handle is released.
+// Wrap each step of a loop in Tidy and every tensor the step makes is
+// released when it returns (Keep what must outlive it); a released tensor
+// panics with an *Error if used again.
 package tensor
 
 import (
