@@ -607,7 +607,9 @@ func (*Backend) ArgReduce(op backend.Op, dst backend.Buffer, dl backend.Layout, 
 	isMax := op == backend.OpArgMax
 	switch s.dt {
 	case backend.Float32:
-		argReduce(isMax, d.I64, s.F32, p)
+		if !argReduceF32Fast(isMax, d.I64, s.F32, p) {
+			argReduce(isMax, d.I64, s.F32, p)
+		}
 	case backend.Float64:
 		argReduce(isMax, d.I64, s.F64, p)
 	case backend.Int32:
