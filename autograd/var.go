@@ -96,8 +96,10 @@ func (v *Var) IsLeaf() bool { return v.node == nil }
 
 // Grad returns the gradient accumulated in v by Backward, or nil. It is a
 // handle of the caller's own on the gradient's elements: it stays readable
-// after ZeroGrad (which lets Backward reuse the memory only once every such
-// handle is released, by its tensor.Scope or by Release).
+// after ZeroGrad, and the memory is reused only once every such handle is
+// released (by its tensor.Scope, or Release). Read gradients inside the
+// step's tensor.Tidy, or Release the handle, so that ZeroGrad can recycle
+// them; optim's clipping functions do so themselves.
 func (v *Var) Grad() *tensor.Tensor {
 	v.mu.Lock()
 	defer v.mu.Unlock()

@@ -17,6 +17,10 @@ func GradNorm(params []*autograd.Var, normType float64) (float64, error) {
 		return 0, fmt.Errorf("optim.GradNorm: norm type must be positive or +Inf, not %v", normType)
 	}
 	total := 0.0
+	// The gradients' handles and the temporaries go back to the pool at the
+	// end, whether or not the caller runs in a scope of its own.
+	scope := tensor.OpenScope()
+	defer scope.Close()
 	for _, p := range params {
 		g := p.Grad()
 		if g == nil || g.Numel() == 0 {
@@ -64,6 +68,8 @@ func ClipGradNorm(params []*autograd.Var, maxNorm, normType float64, errorIfNonf
 	if coef >= 1 {
 		return total, nil // torch multiplies by the clamped 1: a no-op
 	}
+	scope := tensor.OpenScope()
+	defer scope.Close()
 	for _, p := range params {
 		if g := p.Grad(); g != nil {
 			setGrad(p, g, g.MulScalar(coef))
@@ -75,6 +81,8 @@ func ClipGradNorm(params []*autograd.Var, maxNorm, normType float64, errorIfNonf
 // ClipGradValue clamps every gradient element of params to [−clip, clip]
 // in place, as torch.nn.utils.clip_grad_value_.
 func ClipGradValue(params []*autograd.Var, clip float64) {
+	scope := tensor.OpenScope()
+	defer scope.Close()
 	for _, p := range params {
 		if g := p.Grad(); g != nil {
 			setGrad(p, g, g.Clamp(-clip, clip))
@@ -87,7 +95,7 @@ func ClipGradValue(params []*autograd.Var, clip float64) {
 func setGrad(p *autograd.Var, g, v *tensor.Tensor) {
 	for i, st := range g.Strides() {
 		if st == 0 && g.Shape()[i] > 1 {
-			p.SetGrad(v)
+			p.SetGrad(tensor.Keep(v)) // made in the caller's scope: it must outlive it
 			return
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tessera-ml/tessera/autograd"
+	"github.com/tessera-ml/tessera/backend/cpu"
 	"github.com/tessera-ml/tessera/optim"
 	"github.com/tessera-ml/tessera/tensor"
 )
@@ -217,5 +218,35 @@ func TestClipGradNormBroadcastAndErrors(t *testing.T) {
 	optim.ClipGradNorm([]*autograd.Var{q}, 1, 2, false)
 	if got := g.Float32s(); math.Abs(float64(got[0])-0.6) > 1e-6 {
 		t.Errorf("gradient reference sees %v", got)
+	}
+}
+
+// Clipping outside any scope must not pin the gradients it reads: with it,
+// a steady-state loop still reuses every buffer (no pool misses).
+func TestClipOutsideScopeRecycles(t *testing.T) {
+	g := tensor.NewGenerator(3)
+	w := autograd.Param(tensor.RandN(g, []int{64, 48}))
+	x := autograd.Const(tensor.RandN(g, []int{16, 64}))
+	step := func() {
+		tensor.Tidy(func() {
+			w.ZeroGrad()
+			x.MatMul(w).Sum().Backward()
+		})
+		if _, err := optim.ClipGradNorm([]*autograd.Var{w}, 0.01, 2, false); err != nil {
+			t.Fatal(err)
+		}
+		optim.ClipGradValue([]*autograd.Var{w}, 1e-3)
+	}
+	step()
+	step()
+	before := cpu.Pool().Misses
+	for range 5 {
+		step()
+	}
+	if m := cpu.Pool().Misses - before; m != 0 {
+		t.Fatalf("%d pool misses in 5 steady-state steps: clipping pinned the gradients", m)
+	}
+	if n, _ := optim.GradNorm([]*autograd.Var{w}, math.Inf(1)); n > 1e-3*(1+1e-6) {
+		t.Fatalf("gradient not clipped: max |g| = %v", n)
 	}
 }
