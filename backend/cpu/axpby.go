@@ -11,22 +11,12 @@ import (
 // Float32 and Float64. Optimizers use it for their in-place updates
 // (p ← p − lr·buf, buf ← μ·buf + g), so dst may be exactly a or b.
 func (*Backend) Axpby(dst backend.Buffer, dl backend.Layout, alpha float64, a backend.Buffer, al backend.Layout, beta float64, b backend.Buffer, bl backend.Layout) {
-	d, x, y := buf(dst), buf(a), buf(b)
-	if d.dt != x.dt || d.dt != y.dt {
-		panic(fmt.Sprintf("cpu: Axpby: dtypes %v = %v, %v", d.dt, x.dt, y.dt))
-	}
-	ewCheckShapes("Axpby", dl, al, bl)
+	d, x, y := fusedOperands("Axpby", dst, dl, a, al, b, bl)
 	switch d.dt {
 	case backend.Float32:
 		al32, be32 := float32(alpha), float32(beta)
-		if !fastOff.Load() && dl.IsContiguous() && al.IsContiguous() && bl.IsContiguous() {
-			n := dl.Size()
-			dv := d.F32[dl.Offset : dl.Offset+n]
-			av := x.F32[al.Offset : al.Offset+n]
-			bv := y.F32[bl.Offset : bl.Offset+n]
-			if axpbyFastF32(dv, al32, av, be32, bv) {
-				return
-			}
+		if dv, av, bv, ok := contiguousF32(d, dl, x, al, y, bl); ok && axpbyFastF32(dv, al32, av, be32, bv) {
+			return
 		}
 		ewMap2(d.F32, dl, x.F32, al, y.F32, bl, 2, func(d, a, b []float32) {
 			a, b = a[:len(d)], b[:len(d)]

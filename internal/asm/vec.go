@@ -283,7 +283,7 @@ func GELU(dst, x []float32) {
 // GELU, gelu'(x) = Φ(x) + x·φ(x), times the incoming gradient: GELU's
 // backward pass in one sweep.
 //
-//	for i := range dst { dst[i] = float32(float64(g[i]) * geluGrad64(x[i])) }
+//	for i := range dst { dst[i] = float32(float64(g[i]) * GELUGrad64(float64(x[i]))) }
 //
 // The assembly differs from that loop by at most 2⁻²²·|g[i]| (a few ulp
 // of gelu' near 1; gelu' itself crosses zero at x ≈ −0.75, where the

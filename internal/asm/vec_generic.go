@@ -180,20 +180,21 @@ func gelu64(x float32) float32 {
 func geluGradGo(dst, g, x []float32) {
 	g, x = g[:len(dst)], x[:len(dst)]
 	for i := range dst {
-		dst[i] = float32(float64(g[i]) * geluGrad64(x[i]))
+		dst[i] = float32(float64(g[i]) * GELUGrad64(float64(x[i])))
 	}
 }
 
-// geluGrad64 is gelu'(x) = Φ(x) + x·φ(x) in float64: 1 at +Inf, 0 at -Inf.
-func geluGrad64(x float32) float64 {
-	v := float64(x)
+// GELUGrad64 is gelu'(x) = Φ(x) + x·φ(x) for the erf-form GELU, in float64:
+// 1 at +Inf, 0 at -Inf, NaN for NaN. It is GELUGrad's reference, and the CPU
+// backend's for the layouts GELUGrad does not take.
+func GELUGrad64(x float64) float64 {
 	switch {
-	case math.IsInf(v, 1):
+	case math.IsInf(x, 1):
 		return 1
-	case math.IsInf(v, -1):
+	case math.IsInf(x, -1):
 		return 0
 	}
-	return 0.5*math.Erfc(-v/math.Sqrt2) + v*math.Exp(-v*v/2)/math.Sqrt(2*math.Pi)
+	return 0.5*math.Erfc(-x/math.Sqrt2) + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
 }
 
 func sumGo(x []float32) float32 {

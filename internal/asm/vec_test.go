@@ -856,7 +856,7 @@ func TestGELUGrad(t *testing.T) {
 			var worst float64
 			var wx float32
 			for i, x := range xs {
-				want := float64(gv) * geluGrad64(x)
+				want := float64(gv) * GELUGrad64(float64(x))
 				if math.IsNaN(float64(x)) {
 					if !math.IsNaN(float64(got[i])) {
 						t.Fatalf("GELUGrad(NaN) = %g", got[i])
@@ -901,7 +901,7 @@ func TestGELUGrad(t *testing.T) {
 				t.Fatalf("n=%d: GELUGrad wrote outside dst", n)
 			}
 			for i := range x {
-				if want := 2 * geluGrad64(x[i]); math.Abs(float64(buf[1+i])-want) > 0x1p-20 {
+				if want := 2 * GELUGrad64(float64(x[i])); math.Abs(float64(buf[1+i])-want) > 0x1p-20 {
 					t.Fatalf("n=%d: [%d] = %g, want %g", n, i, buf[1+i], want)
 				}
 			}
