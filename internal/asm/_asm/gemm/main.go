@@ -59,40 +59,8 @@ func kernel() {
 		"Its plain-Go twin is sgemmKernelGo.",
 	)
 
-	k := Load(Param("k"), GP64())
-	rsa := Load(Param("rsa"), GP64())
-	csa := Load(Param("csa"), GP64())
-	rsb := Load(Param("rsb"), GP64())
-	SHLQ(U8(2), rsa)
-	SHLQ(U8(2), csa)
-	SHLQ(U8(2), rsb)
-
-	// Row r of the A micro-panel is read through base pointer r/3 at
-	// index rsa·(r%3): bases[i] = a + 3·i·rsa.
-	nbase := (mr + 2) / 3
-	bases := make([]GPVirtual, nbase)
-	bases[0] = GP64()
-	Load(Param("a"), bases[0])
-	rsa3 := GP64()
-	if nbase > 1 {
-		LEAQ(Mem{Base: rsa, Index: rsa, Scale: 2}, rsa3)
-	}
-	for i := 1; i < nbase; i++ {
-		bases[i] = GP64()
-		LEAQ(Mem{Base: bases[i-1], Index: rsa3, Scale: 1}, bases[i])
-	}
-	aRow := func(r int) Mem {
-		m := Mem{Base: bases[r/3]}
-		if r%3 != 0 {
-			m.Index = rsa
-			m.Scale = uint8(r % 3)
-		}
-		return m
-	}
-	bp := Load(Param("b"), GP64())
-	cp := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
+	ka := loadKernelArgs(mr)
+	k, bases, aRow, bp, cp, ldc := ka.k, ka.bases, ka.aRow, ka.bp, ka.cp, ka.ldc
 
 	acc := make([]Register, mr*nv)
 	for i := range acc {
@@ -115,15 +83,7 @@ func kernel() {
 	for _, r := range acc {
 		VXORPS(r, r, r)
 	}
-	ct := GP64()
-	MOVQ(cp, ct)
-	for r := 0; r < mr; r++ {
-		PREFETCHT0(Mem{Base: ct})
-		PREFETCHT0(Mem{Base: ct, Disp: 4*nr - 4})
-		if r < mr-1 {
-			ADDQ(ldc, ct)
-		}
-	}
+	warmC(cp, ldc, mr, nr)
 
 	step := func() {
 		for v := 0; v < nv; v++ {
@@ -137,29 +97,12 @@ func kernel() {
 			}
 		}
 		for _, b := range bases {
-			ADDQ(csa, b)
+			ADDQ(ka.csa, b)
 		}
-		ADDQ(rsb, bp)
+		ADDQ(ka.rsb, bp)
 	}
 
-	n := GP64()
-	MOVQ(k, n)
-	SHRQ(U8(2), n)
-	JZ(LabelRef("tail"))
-	Label("loop")
-	for u := 0; u < unroll; u++ {
-		step()
-	}
-	DECQ(n)
-	JNZ(LabelRef("loop"))
-
-	Label("tail")
-	ANDQ(U8(unroll-1), k)
-	JZ(LabelRef("store"))
-	Label("tailloop")
-	step()
-	DECQ(k)
-	JNZ(LabelRef("tailloop"))
+	depthLoop(k, step)
 
 	Label("store")
 	Comment("C = alpha·acc + beta·C, without reading C when beta == 0.")
@@ -351,36 +294,8 @@ func kernel512() {
 		"is sgemmKernelGo with mr = 12.",
 	)
 
-	k := Load(Param("k"), GP64())
-	rsa := Load(Param("rsa"), GP64())
-	csa := Load(Param("csa"), GP64())
-	rsb := Load(Param("rsb"), GP64())
-	SHLQ(U8(2), rsa)
-	SHLQ(U8(2), csa)
-	SHLQ(U8(2), rsb)
-
-	nbase := (mr512 + 2) / 3
-	bases := make([]GPVirtual, nbase)
-	bases[0] = GP64()
-	Load(Param("a"), bases[0])
-	rsa3 := GP64()
-	LEAQ(Mem{Base: rsa, Index: rsa, Scale: 2}, rsa3)
-	for i := 1; i < nbase; i++ {
-		bases[i] = GP64()
-		LEAQ(Mem{Base: bases[i-1], Index: rsa3, Scale: 1}, bases[i])
-	}
-	aRow := func(r int) Mem {
-		m := Mem{Base: bases[r/3]}
-		if r%3 != 0 {
-			m.Index = rsa
-			m.Scale = uint8(r % 3)
-		}
-		return m
-	}
-	bp := Load(Param("b"), GP64())
-	cp := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
+	ka := loadKernelArgs(mr512)
+	k, bases, aRow, bp, cp, ldc := ka.k, ka.bases, ka.aRow, ka.bp, ka.cp, ka.ldc
 
 	acc := zmm[:mr512]
 	bv := zmm[mr512]
@@ -390,15 +305,7 @@ func kernel512() {
 	for _, r := range acc {
 		VPXORD(r, r, r)
 	}
-	ct := GP64()
-	MOVQ(cp, ct)
-	for r := 0; r < mr512; r++ {
-		PREFETCHT0(Mem{Base: ct})
-		PREFETCHT0(Mem{Base: ct, Disp: 60})
-		if r < mr512-1 {
-			ADDQ(ldc, ct)
-		}
-	}
+	warmC(cp, ldc, mr512, 16)
 
 	step := func() {
 		VMOVUPS(Mem{Base: bp}, bv)
@@ -406,29 +313,12 @@ func kernel512() {
 			VFMADD231PS_BCST(aRow(r), bv, acc[r])
 		}
 		for _, b := range bases {
-			ADDQ(csa, b)
+			ADDQ(ka.csa, b)
 		}
-		ADDQ(rsb, bp)
+		ADDQ(ka.rsb, bp)
 	}
 
-	n := GP64()
-	MOVQ(k, n)
-	SHRQ(U8(2), n)
-	JZ(LabelRef("tail"))
-	Label("loop")
-	for u := 0; u < unroll; u++ {
-		step()
-	}
-	DECQ(n)
-	JNZ(LabelRef("loop"))
-
-	Label("tail")
-	ANDQ(U8(unroll-1), k)
-	JZ(LabelRef("store"))
-	Label("tailloop")
-	step()
-	DECQ(k)
-	JNZ(LabelRef("tailloop"))
+	depthLoop(k, step)
 
 	Label("store")
 	Comment("C = alpha·acc + beta·C, without reading C when beta == 0.")
@@ -460,4 +350,89 @@ func kernel512() {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// kernelArgs are a micro-kernel's loaded arguments, strides in bytes.
+type kernelArgs struct {
+	k, csa, rsb, bp, cp, ldc Register
+	bases                    []GPVirtual
+	aRow                     func(r int) Mem // where row r of the A micro-panel is read
+}
+
+// loadKernelArgs loads the arguments both micro-kernels share, for a tile
+// of mr rows. Row r of the A micro-panel is read through base pointer r/3
+// at index rsa·(r%3): bases[i] = a + 3·i·rsa.
+func loadKernelArgs(mr int) kernelArgs {
+	var ka kernelArgs
+	ka.k = Load(Param("k"), GP64())
+	rsa := Load(Param("rsa"), GP64())
+	ka.csa = Load(Param("csa"), GP64())
+	ka.rsb = Load(Param("rsb"), GP64())
+	SHLQ(U8(2), rsa)
+	SHLQ(U8(2), ka.csa)
+	SHLQ(U8(2), ka.rsb)
+
+	nbase := (mr + 2) / 3
+	bases := make([]GPVirtual, nbase)
+	bases[0] = GP64()
+	Load(Param("a"), bases[0])
+	rsa3 := GP64()
+	if nbase > 1 {
+		LEAQ(Mem{Base: rsa, Index: rsa, Scale: 2}, rsa3)
+	}
+	for i := 1; i < nbase; i++ {
+		bases[i] = GP64()
+		LEAQ(Mem{Base: bases[i-1], Index: rsa3, Scale: 1}, bases[i])
+	}
+	ka.bases = bases
+	ka.aRow = func(r int) Mem {
+		m := Mem{Base: bases[r/3]}
+		if r%3 != 0 {
+			m.Index = rsa
+			m.Scale = uint8(r % 3)
+		}
+		return m
+	}
+	ka.bp = Load(Param("b"), GP64())
+	ka.cp = Load(Param("c"), GP64())
+	ka.ldc = Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ka.ldc)
+	return ka
+}
+
+// warmC prefetches the first and last float of each of the rows of the C
+// tile, nr floats wide.
+func warmC(cp, ldc Register, rows, nr int) {
+	ct := GP64()
+	MOVQ(cp, ct)
+	for r := 0; r < rows; r++ {
+		PREFETCHT0(Mem{Base: ct})
+		PREFETCHT0(Mem{Base: ct, Disp: 4*nr - 4})
+		if r < rows-1 {
+			ADDQ(ldc, ct)
+		}
+	}
+}
+
+// depthLoop runs step k times, unrolled by unroll, then jumps on to the
+// label "store".
+func depthLoop(k Register, step func()) {
+	n := GP64()
+	MOVQ(k, n)
+	SHRQ(U8(2), n)
+	JZ(LabelRef("tail"))
+	Label("loop")
+	for u := 0; u < unroll; u++ {
+		step()
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+
+	Label("tail")
+	ANDQ(U8(unroll-1), k)
+	JZ(LabelRef("store"))
+	Label("tailloop")
+	step()
+	DECQ(k)
+	JNZ(LabelRef("tailloop"))
 }
