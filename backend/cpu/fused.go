@@ -78,9 +78,10 @@ func (*Backend) ReLUGrad(dst backend.Buffer, dl backend.Layout, g backend.Buffer
 func reluGradRef[T float32 | float64](d, g, x []T) {
 	g, x = g[:len(d)], x[:len(d)]
 	for i := range d {
-		d[i] = 0
+		v := T(0) // d may be g itself: read before writing
 		if x[i] > 0 {
-			d[i] = g[i]
+			v = g[i]
 		}
+		d[i] = v
 	}
 }
