@@ -24,6 +24,7 @@ type ewArgs struct {
 	St     [4][maxDims]int64
 	Ptr    [4]uint64
 	Bits   uint64
+	Bits2  uint64
 	Contig int64
 }
 

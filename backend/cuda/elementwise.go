@@ -34,11 +34,12 @@ const (
 	famGather
 	famScatter
 	famGemm
+	famFused
 )
 
 // ew launches an elementwise kernel over the layouts (dst first) of the
 // buffers at ptrs.
-func (be *Backend) ew(fn kfn, ls []backend.Layout, ptrs []uint64, bits uint64) {
+func (be *Backend) ew(fn kfn, ls []backend.Layout, ptrs []uint64, bits ...uint64) {
 	n := ls[0].Size()
 	if n == 0 {
 		return
@@ -50,7 +51,9 @@ func (be *Backend) ew(fn kfn, ls []backend.Layout, ptrs []uint64, bits uint64) {
 		offs[j] = l.Offset
 	}
 	shape, st := coalesce(ls[0].Shape, strides...)
-	be.ewRun(fn, shape, st, offs, ptrs, bits)
+	var b [2]uint64
+	copy(b[:], bits)
+	be.ewRun(fn, shape, st, offs, ptrs, b)
 }
 
 // kfn is a kernel with its name, for messages.
@@ -59,7 +62,7 @@ type kfn struct {
 	name string
 }
 
-func (be *Backend) ewRun(k kfn, shape []int, st [][]int, offs []int, ptrs []uint64, bits uint64) {
+func (be *Backend) ewRun(k kfn, shape []int, st [][]int, offs []int, ptrs []uint64, bits [2]uint64) {
 	if len(shape) > maxDims {
 		// Too many axes for the kernel's arrays: one launch per index of
 		// the outermost axis.
@@ -96,7 +99,7 @@ func (be *Backend) ewRun(k kfn, shape []int, st [][]int, offs []int, ptrs []uint
 	if contig {
 		a.Contig = 1
 	}
-	a.Bits = bits
+	a.Bits, a.Bits2 = bits[0], bits[1]
 	p, size := a.ptr()
 	be.launch(k.fn, k.name, be.gridFor(a.N), 1, p, size)
 }
@@ -149,7 +152,7 @@ func (be *Backend) Copy(dst backend.Buffer, dl backend.Layout, src backend.Buffe
 	} else {
 		k = be.kernel(kkey{famCast, uint8(s.dt), uint8(d.dt), 0}, kernels.Cast, func() string { return "cast_" + suffix(s.dt) + "_" + suffix(d.dt) })
 	}
-	be.ew(k, []backend.Layout{dl, sl}, []uint64{d.addr(0), s.addr(0)}, 0)
+	be.ew(k, []backend.Layout{dl, sl}, []uint64{d.addr(0), s.addr(0)})
 	runtime.KeepAlive(d)
 	runtime.KeepAlive(s)
 }
@@ -176,7 +179,7 @@ func (be *Backend) Unary(op backend.Op, dst backend.Buffer, dl backend.Layout, s
 		panic(fmt.Sprintf("cuda: Unary %v on %v not supported", op, s.dt))
 	}
 	k := be.kernel(kkey{famUnary, uint8(op), uint8(s.dt), 0}, kernels.Unary, func() string { return "u" + op.String() + "_" + suffix(s.dt) })
-	be.ew(k, []backend.Layout{dl, sl}, []uint64{d.addr(0), s.addr(0)}, 0)
+	be.ew(k, []backend.Layout{dl, sl}, []uint64{d.addr(0), s.addr(0)})
 	runtime.KeepAlive(d)
 	runtime.KeepAlive(s)
 }
@@ -217,7 +220,7 @@ func (be *Backend) Binary(op backend.Op, dst backend.Buffer, dl backend.Layout, 
 		panic(fmt.Sprintf("cuda: Binary %v on %v not supported", op, x.dt))
 	}
 	k := be.kernel(kkey{famBinary, uint8(op), uint8(x.dt), 0}, kernels.Binary, func() string { return "b" + op.String() + "_" + suffix(x.dt) })
-	be.ew(k, []backend.Layout{dl, al, bl}, []uint64{d.addr(0), x.addr(0), y.addr(0)}, 0)
+	be.ew(k, []backend.Layout{dl, al, bl}, []uint64{d.addr(0), x.addr(0), y.addr(0)})
 	runtime.KeepAlive(d)
 	runtime.KeepAlive(x)
 	runtime.KeepAlive(y)
@@ -236,7 +239,7 @@ func (be *Backend) Where(dst backend.Buffer, dl backend.Layout, cond backend.Buf
 	}
 	checkShapes("Where", dl, cl, al, bl)
 	k := be.kernel(kkey{famWhere, uint8(d.dt.Size()), 0, 0}, kernels.Bits, func() string { return "where_" + bitsName(d.dt) })
-	be.ew(k, []backend.Layout{dl, cl, al, bl}, []uint64{d.addr(0), c.addr(0), x.addr(0), y.addr(0)}, 0)
+	be.ew(k, []backend.Layout{dl, cl, al, bl}, []uint64{d.addr(0), c.addr(0), x.addr(0), y.addr(0)})
 	runtime.KeepAlive(d)
 	runtime.KeepAlive(c)
 	runtime.KeepAlive(x)

@@ -13,7 +13,16 @@ __device__ __forceinline__ void fill(const EwArgs &a) {
 	T *d = (T *)a.ptr[0];
 	if (a.contig) {
 		d += a.off[0];
-		FOR_EACH(i, a.n) d[i] = v;
+		i64 head = 0;
+		if (aligned16(d)) {
+			const int W = 16 / sizeof(T);
+			Pack<T> pv;
+			for (int j = 0; j < W; j++) pv.v[j] = v;
+			i64 np = a.n / W;
+			FOR_EACH(i, np) ((Pack<T> *)d)[i] = pv;
+			head = np * W;
+		}
+		FOR_EACH(i, a.n - head) d[head + i] = v;
 		return;
 	}
 	FOR_EACH(i, a.n) {

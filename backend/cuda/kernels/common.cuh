@@ -49,7 +49,8 @@ struct EwArgs {
 	i64 off[4];
 	i64 st[4][MAXD];
 	u64 ptr[4];
-	u64 bits; // Fill: the value's bits
+	u64 bits;  // Fill: the value's bits; Axpby: alpha's float64 bits
+	u64 bits2; // Axpby: beta's float64 bits
 	i64 contig;
 };
 

@@ -37,6 +37,7 @@ const (
 	Reduce = "reduce"
 	Index  = "index"
 	MatMul = "matmul"
+	Fused  = "fused"
 )
 
 // PTX returns the PTX text of a module.
