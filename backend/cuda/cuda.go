@@ -64,8 +64,14 @@ type Backend struct {
 	blas     *blasLib
 	tf32     atomic.Bool
 
-	closed atomic.Bool
+	closed   atomic.Bool
+	launches atomic.Int64 // kernels and cuBLAS calls queued
 }
+
+// Launches returns the number of kernels (and cuBLAS GEMMs) this backend
+// has queued: with a step time, it says whether a workload is bound by
+// launch overhead.
+func (b *Backend) Launches() int64 { return b.launches.Load() }
 
 // kkey names a kernel without building its name: a family tag and up to
 // three small operands (op, dtypes).
@@ -256,6 +262,7 @@ const blockSize = 256
 // launch queues fn on the stream with grid × gridY blocks. args points to
 // one of the *Args structs, which the kernel receives by value.
 func (b *Backend) launch(fn cfunc, what string, grid, gridY int, args unsafe.Pointer, size uintptr) {
+	b.launches.Add(1)
 	if r := C.tsr_launch(b.ctx, fn, C.uint(grid), C.uint(gridY), blockSize, b.cs, args, C.size_t(size)); r != 0 {
 		panic(fmt.Sprintf("cuda: launching %s: %v", what, drvErr("cuLaunchKernel", r)))
 	}
@@ -274,4 +281,7 @@ func (b *Backend) gridFor(n int64) int {
 	return int(g)
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend         = (*Backend)(nil)
+	_ backend.UninitAllocator = (*Backend)(nil)
+)

@@ -29,10 +29,10 @@
 // tensor.DeviceError saying so, and the tests skip.
 //
 // cuBLAS (libcublas.so.13, .12, .11 or libcublas.so, then the same under
-// $CUDA_HOME/lib64) is loaded with dlopen at the first MatMul, so one
-// binary works with whichever CUDA version the machine has; without it,
-// or with TESSERA_CUDA_NO_CUBLAS set, MatMul runs Tessera's own tiled
-// kernel. Float32 MatMul does not use TF32 unless SetAllowTF32(true).
+// $CUDA_HOME/lib64, or /usr/local/cuda/lib64) is loaded with dlopen at
+// the first MatMul, so one binary works with whichever CUDA version the
+// machine has; without it, or with TESSERA_CUDA_NO_CUBLAS set, MatMul runs
+// Tessera's own tiled kernel. Float32 MatMul does not use TF32 unless SetAllowTF32(true).
 //
 // # Devices, contexts and threads
 //

@@ -31,7 +31,7 @@ import (
 // to a contiguous scratch buffer; so is dst, and copied back.
 
 // cuBLAS is looked for under these names, newest first, then in
-// $CUDA_HOME/lib64.
+// $CUDA_HOME/lib64 (/usr/local/cuda/lib64 when CUDA_HOME is unset).
 var blasNames = []string{"libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"}
 
 type blasLib struct {
@@ -60,10 +60,12 @@ func (be *Backend) cublas() *blasLib {
 
 func loadBLAS(be *Backend) (*blasLib, error) {
 	names := append([]string(nil), blasNames...)
-	if home := os.Getenv("CUDA_HOME"); home != "" {
-		for _, n := range blasNames {
-			names = append(names, filepath.Join(home, "lib64", n))
-		}
+	home := os.Getenv("CUDA_HOME")
+	if home == "" {
+		home = "/usr/local/cuda" // where NVIDIA's installers put the toolkit
+	}
+	for _, n := range blasNames {
+		names = append(names, filepath.Join(home, "lib64", n))
 	}
 	var tried []string
 	var errBuf [512]C.char
@@ -271,6 +273,7 @@ func (be *Backend) blasMatMul(d *Buffer, dl backend.Layout, x *Buffer, al backen
 	}
 	esz := uint64(d.dt.Size())
 	l := be.cublas()
+	be.launches.Add(1)
 	r := C.tsr_blas_gemm(&l.c, be.ctx, C.int(f64), C.int(tb), C.int(ta), C.int(n), C.int(m), C.int(k),
 		C.ulonglong(y.addr(0)+uint64(bl.Offset)*esz), C.int(ldb), C.longlong(bl.Strides[0]),
 		C.ulonglong(x.addr(0)+uint64(al.Offset)*esz), C.int(lda), C.longlong(al.Strides[0]),

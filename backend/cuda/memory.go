@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -56,6 +57,22 @@ func (be *Backend) buf(x backend.Buffer) *Buffer {
 // Alloc implements backend.Backend: a zero-filled buffer (the zeroing is
 // queued on the stream).
 func (be *Backend) Alloc(dt backend.DType, n int) (backend.Buffer, error) {
+	return be.alloc0(dt, n, true)
+}
+
+// AllocUninit implements backend.UninitAllocator: a buffer whose contents
+// are whatever its block last held, for results that overwrite every
+// element (one memset launch fewer per op).
+func (be *Backend) AllocUninit(dt backend.DType, n int) (backend.Buffer, error) {
+	return be.alloc0(dt, n, false)
+}
+
+// poisonUninit (TESSERA_CUDA_POISON=1) fills AllocUninit's buffers with
+// 0xff bytes, so that a result read before it is written shows as NaN in
+// tests.
+var poisonUninit = os.Getenv("TESSERA_CUDA_POISON") == "1"
+
+func (be *Backend) alloc0(dt backend.DType, n int, zero bool) (backend.Buffer, error) {
 	if !dt.Valid() {
 		return nil, fmt.Errorf("cuda: Alloc: invalid dtype %v", dt)
 	}
@@ -71,10 +88,16 @@ func (be *Backend) Alloc(dt backend.DType, n int) (backend.Buffer, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = be.with(func() error { return cu.MemsetD8Async(blk.ptr, 0, bytes, be.stream) })
-	if err != nil {
-		be.alloc.put(blk)
-		return nil, fmt.Errorf("cuda: Alloc: zeroing: %w", err)
+	if zero || poisonUninit {
+		v := byte(0)
+		if !zero {
+			v = 0xff // NaN in every float dtype
+		}
+		err = be.with(func() error { return cu.MemsetD8Async(blk.ptr, v, bytes, be.stream) })
+		if err != nil {
+			be.alloc.put(blk)
+			return nil, fmt.Errorf("cuda: Alloc: zeroing: %w", err)
+		}
 	}
 	b.blk = blk
 	b.cleanup = runtime.AddCleanup(b, be.alloc.reclaim, blk)
