@@ -101,10 +101,12 @@ func (d *TensorDataset) Get(i int) Example {
 
 // Batch returns the rows at idx, copied into new tensors with IndexSelect.
 func (d *TensorDataset) Batch(idx []int) Batch {
+	// The indices go to each tensor's device (a dataset moved to a GPU
+	// gathers its batches there).
 	ix := tensor.FromSlice(idx)
-	b := Batch{X: d.X.IndexSelect(0, ix)}
+	b := Batch{X: d.X.IndexSelect(0, ix.To(d.X.Device()))}
 	if d.Y != nil {
-		b.Y = d.Y.IndexSelect(0, ix)
+		b.Y = d.Y.IndexSelect(0, ix.To(d.Y.Device()))
 	}
 	return b
 }
