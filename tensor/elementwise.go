@@ -152,7 +152,7 @@ func (t *Tensor) scalarLike(s float64) *Tensor {
 	case dt.IsInt() && s != math.Trunc(s):
 		dt = Float32
 	}
-	u := empty(t.be, dt, nil)
+	u := emptyUninit(t.be, dt, nil)
 	t.be.Fill(u.buf, u.Layout(), s)
 	return u
 }
