@@ -22,7 +22,10 @@ lines in Go's benchmark format for cmd/compare:
     BenchmarkPeakRSS/mlp_b64-1     230   250.1 MiB
 
 Run: /usr/bin/python3 benchmarks/train_bench.py [-threads 1,2] [-count 5]
-     [-benchtime 1] [-filter REGEX]
+     [-benchtime 1] [-filter REGEX] [-device cuda]
+With -device cuda the training steps run on the GPU (BenchmarkTrainStepCUDA,
+the twin of cuda_test.go; TF32 off, as Tessera's default) and the layer
+benchmarks are skipped.
 Threads are set with torch.set_num_threads (OpenMP, oneDNN) and threadpoolctl
 (OpenBLAS's own pool, which set_num_threads does not reach); OMP_WAIT_POLICY
 is PASSIVE so that the two pools do not spin against each other on 2 cores.
@@ -57,8 +60,8 @@ def causal_mask(torch, t):
     return torch.triu(torch.full((t, t), float("-inf")), diagonal=1)
 
 
-def build(torch, name):
-    """Returns (params, step) for a training workload."""
+def build(torch, name, device="cpu"):
+    """Returns (params, step) for a training workload on device."""
     nn = torch.nn
     torch.manual_seed(1)
     if name in ("mlp_b64", "mlp_b256"):
@@ -66,24 +69,26 @@ def build(torch, name):
         model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
                               nn.Linear(256, 10))
         x, y = torch.randn(batch, 784), torch.randint(0, 10, (batch,))
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        make_opt = lambda: torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)  # noqa: E731
         loss_fn = lambda: nn.functional.cross_entropy(model(x), y)  # noqa: E731
     elif name == "cnn_b64":
         model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
                               nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                               nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
         x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        make_opt = lambda: torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)  # noqa: E731
         loss_fn = lambda: nn.functional.cross_entropy(model(x), y)  # noqa: E731
     elif name == "transformer_b32":
         model = CharTransformer(torch)
         x = torch.randint(0, VOCAB, (32, CONTEXT))
         y = torch.randint(0, VOCAB, (32 * CONTEXT,))
-        opt = torch.optim.AdamW(model.parameters())
+        make_opt = lambda: torch.optim.AdamW(model.parameters())  # noqa: E731
         loss_fn = lambda: nn.functional.cross_entropy(model(x).reshape(-1, VOCAB), y)  # noqa: E731
     else:
         raise SystemExit("unknown workload %r" % name)
-    model.train()
+    model.to(device).train()
+    x, y = x.to(device), y.to(device)
+    opt = make_opt()  # after the move, as torch's documentation asks
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -120,13 +125,21 @@ def CharTransformer(torch):
     return M()
 
 
+SYNC = None  # torch.cuda.synchronize when the workloads run on a GPU
+
+
 def run_for(f, benchtime):
-    """Calls f until benchtime seconds have passed; returns (calls, ns per call)."""
+    """Calls f until benchtime seconds have passed; returns (calls, ns per call).
+    On a GPU the calls are queued in tens and the clock is read once the
+    device has run them (as the Go benchmarks time a GPU)."""
     n = 0
     t0 = time.perf_counter()
     while True:
-        f()
-        n += 1
+        for _ in range(1 if SYNC is None else 10):
+            f()
+            n += 1
+        if SYNC is not None:
+            SYNC()
         dt = time.perf_counter() - t0
         if dt >= benchtime:
             return n, dt / n * 1e9
@@ -144,6 +157,8 @@ def bench(name, f, count, benchtime, metric=None, pat=None):
         return
     for _ in range(WARMUP):
         f()
+    if SYNC is not None:
+        SYNC()
     for _ in range(count):
         f0 = minor_faults()
         n, ns = run_for(f, benchtime)
@@ -217,11 +232,36 @@ def layers(torch, threads, count, benchtime, pat):
           count, benchtime, ms, pat)
 
 
-def worker(group, threads, count, benchtime, pat):
+def worker(group, threads, count, benchtime, pat, device="cpu"):
+    global SYNC
     import torch
     from threadpoolctl import threadpool_limits
     torch.set_num_threads(threads)
     threadpool_limits(threads)
+    if device != "cpu":
+        SYNC = torch.cuda.synchronize
+        if group == "layers":
+            return
+        torch.backends.cuda.matmul.allow_tf32 = False  # as Tessera's default
+        torch.backends.cudnn.allow_tf32 = False
+        name = f"BenchmarkTrainStepCUDA/{group}"
+        if not pat.search(name):
+            return
+        params, step = build(torch, group, device)
+        print(f"# {group} on {torch.cuda.get_device_name()}: {params} parameters", flush=True)
+        bench(name, step, count, benchtime, lambda ns: f"{ns / 1e6:.4g} ms/step")
+        try:  # kernels per step, beside Tessera's launches/step
+            from torch.profiler import profile, ProfilerActivity
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                step()
+                SYNC()
+            kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+            print(f"# {group}: {len(kernels)} CUDA kernels and copies per step", flush=True)
+        except Exception as e:  # the profiler is a diagnostic only
+            print(f"# {group}: no kernel count ({e})", flush=True)
+        mib = torch.cuda.max_memory_allocated() / (1 << 20)
+        print(f"BenchmarkPeakCUDA/{group}\t1\t{mib:.1f} MiB", flush=True)
+        return
     if group == "layers":
         layers(torch, threads, count, benchtime, pat)
         return
@@ -258,18 +298,22 @@ def main():
     ap.add_argument("-count", type=int, default=5)
     ap.add_argument("-benchtime", type=float, default=1.0, help="seconds per measurement")
     ap.add_argument("-filter", default="")
+    ap.add_argument("-device", default="cpu", help="cpu, or cuda: time the training steps on the GPU")
     ap.add_argument("-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     pat = re.compile(args.filter)
     if args.worker:
-        worker(args.worker, int(args.threads), args.count, args.benchtime, pat)
+        worker(args.worker, int(args.threads), args.count, args.benchtime, pat, args.device)
         return
+    if args.device != "cpu":
+        args.threads = "1"
     header()
     for threads in [int(t) for t in args.threads.split(",")]:
         for group in GROUPS:
             r = subprocess.run([sys.executable, os.path.abspath(__file__), "-worker", group,
                                 "-threads", str(threads), "-count", str(args.count),
-                                "-benchtime", str(args.benchtime), "-filter", args.filter])
+                                "-benchtime", str(args.benchtime), "-filter", args.filter,
+                                "-device", args.device])
             if r.returncode != 0:
                 sys.exit(r.returncode)
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tessera-ml/tessera/autograd"
+	"github.com/tessera-ml/tessera/backend"
 	"github.com/tessera-ml/tessera/nn"
 	"github.com/tessera-ml/tessera/optim"
 	"github.com/tessera-ml/tessera/tensor"
@@ -43,6 +44,7 @@ const (
 // Workload is one training workload: its model, optimizer and fixed batch.
 type Workload struct {
 	Name   string
+	Device tensor.Device
 	Params int // number of trainable parameters
 	opt    optim.Optimizer
 	loss   func() *autograd.Var
@@ -62,6 +64,16 @@ func (w *Workload) Step() {
 	})
 }
 
+// Sync waits for the work queued on the workload's device (a no-op on the
+// CPU, whose kernels return when done).
+func (w *Workload) Sync() error {
+	be, err := backend.Get(w.Device)
+	if err != nil {
+		return err
+	}
+	return be.Synchronize()
+}
+
 // Loss runs the forward pass and returns the loss value (for checks).
 func (w *Workload) Loss() float64 {
 	var v float64
@@ -72,8 +84,15 @@ func (w *Workload) Loss() float64 {
 // NewWorkload builds the named workload (one of TrainWorkloads) with every
 // random number drawn from a generator seeded with seed.
 func NewWorkload(name string, seed uint64) (*Workload, error) {
+	return NewWorkloadOn(name, seed, tensor.CPU)
+}
+
+// NewWorkloadOn builds the named workload with its parameters and batch on
+// device dev. The random numbers are drawn on the host, so a workload has
+// the same weights and batch on every device.
+func NewWorkloadOn(name string, seed uint64, dev tensor.Device) (*Workload, error) {
 	g := tensor.NewGenerator(seed)
-	gen := nn.WithGenerator(g)
+	gen := []nn.Option{nn.WithGenerator(g), nn.WithDevice(dev)}
 	switch name {
 	case "mlp_b64", "mlp_b256":
 		batch := 64
@@ -81,27 +100,28 @@ func NewWorkload(name string, seed uint64) (*Workload, error) {
 			batch = 256
 		}
 		m := nn.NewSequential(
-			nn.NewLinear(784, 512, gen), nn.NewReLU(),
-			nn.NewLinear(512, 256, gen), nn.NewReLU(),
-			nn.NewLinear(256, 10, gen),
+			nn.NewLinear(784, 512, gen...), nn.NewReLU(),
+			nn.NewLinear(512, 256, gen...), nn.NewReLU(),
+			nn.NewLinear(256, 10, gen...),
 		)
-		return classifier(name, m, g, []int{batch, 784}), nil
+		return classifier(name, m, g, []int{batch, 784}, dev), nil
 	case "cnn_b64":
 		m := nn.NewSequential(
-			nn.NewConv2d(1, 32, 3, gen), nn.NewReLU(), nn.NewMaxPool2d(2),
-			nn.NewConv2d(32, 64, 3, gen), nn.NewReLU(), nn.NewMaxPool2d(2),
+			nn.NewConv2d(1, 32, 3, gen[0], gen[1]), nn.NewReLU(), nn.NewMaxPool2d(2),
+			nn.NewConv2d(32, 64, 3, gen[0], gen[1]), nn.NewReLU(), nn.NewMaxPool2d(2),
 			nn.NewFlatten(1, -1),
-			nn.NewLinear(1600, 128, gen), nn.NewReLU(),
-			nn.NewLinear(128, 10, gen),
+			nn.NewLinear(1600, 128, gen...), nn.NewReLU(),
+			nn.NewLinear(128, 10, gen...),
 		)
-		return classifier(name, m, g, []int{64, 1, 28, 28}), nil
+		return classifier(name, m, g, []int{64, 1, 28, 28}, dev), nil
 	case "transformer_b32":
 		const batch = 32
-		m := NewCharTransformer(g)
-		x := tensor.RandInt(g, 0, charVocab, []int{batch, charContext})
-		y := autograd.Const(tensor.RandInt(g, 0, charVocab, []int{batch * charContext}))
+		m := NewCharTransformerOn(g, dev)
+		x := tensor.RandInt(g, 0, charVocab, []int{batch, charContext}).To(dev)
+		y := autograd.Const(tensor.RandInt(g, 0, charVocab, []int{batch * charContext}).To(dev))
 		return &Workload{
 			Name:   name,
+			Device: dev,
 			Params: nn.NumParams(m),
 			opt:    optim.NewAdamW(nn.Parameters(m)),
 			loss: func() *autograd.Var {
@@ -115,11 +135,12 @@ func NewWorkload(name string, seed uint64) (*Workload, error) {
 
 // classifier wraps a 10-class model with a fixed random input of the given
 // shape, random labels, cross-entropy and SGD with momentum.
-func classifier(name string, m *nn.Sequential, g *tensor.Generator, shape []int) *Workload {
-	x := autograd.Const(tensor.RandN(g, shape))
-	y := autograd.Const(tensor.RandInt(g, 0, 10, []int{shape[0]}))
+func classifier(name string, m *nn.Sequential, g *tensor.Generator, shape []int, dev tensor.Device) *Workload {
+	x := autograd.Const(tensor.RandN(g, shape).To(dev))
+	y := autograd.Const(tensor.RandInt(g, 0, 10, []int{shape[0]}).To(dev))
 	return &Workload{
 		Name:   name,
+		Device: dev,
 		Params: nn.NumParams(m),
 		opt:    optim.NewSGD(nn.Parameters(m), optim.WithLR(0.01), optim.WithMomentum(0.9)),
 		loss:   func() *autograd.Var { return nn.CrossEntropyLoss(m.Forward(x), y) },
@@ -138,18 +159,23 @@ type CharTransformer struct {
 
 // NewCharTransformer builds the transformer workload's model.
 func NewCharTransformer(g *tensor.Generator) *CharTransformer {
-	gen := nn.WithGenerator(g)
+	return NewCharTransformerOn(g, tensor.CPU)
+}
+
+// NewCharTransformerOn builds the transformer workload's model on dev.
+func NewCharTransformerOn(g *tensor.Generator, dev tensor.Device) *CharTransformer {
+	gen := []nn.Option{nn.WithGenerator(g), nn.WithDevice(dev)}
 	m := &CharTransformer{
-		Tok:       nn.NewEmbedding(charVocab, charDModel, gen),
-		Pos:       nn.NewEmbedding(charContext, charDModel, gen),
-		Norm:      nn.NewLayerNorm([]int{charDModel}),
-		Head:      nn.NewLinear(charDModel, charVocab, gen),
-		positions: autograd.Const(tensor.Arange(0, charContext, 1, tensor.WithDType(tensor.Int64))),
+		Tok:       nn.NewEmbedding(charVocab, charDModel, gen...),
+		Pos:       nn.NewEmbedding(charContext, charDModel, gen...),
+		Norm:      nn.NewLayerNorm([]int{charDModel}, nn.WithDevice(dev)),
+		Head:      nn.NewLinear(charDModel, charVocab, gen...),
+		positions: autograd.Const(tensor.Arange(0, charContext, 1, tensor.WithDType(tensor.Int64), tensor.WithDevice(dev))),
 	}
 	for i := 0; i < charLayers; i++ {
 		m.Blocks = append(m.Blocks, nn.NewTransformerEncoderLayer(charDModel, charHeads, nn.TransformerEncoderLayerConfig{
 			DimFeedforward: 4 * charDModel, Activation: "gelu", NormFirst: true,
-		}, gen))
+		}, gen...))
 	}
 	return m
 }

