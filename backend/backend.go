@@ -113,7 +113,10 @@ type Backend interface {
 	// Gather sets dst[..., i, ...] = src[..., idx[..., i, ...], ...] along
 	// axis (torch.gather): idx (Int64) has dst's layout shape; src differs
 	// from dst only along axis. It returns an error naming the first index
-	// outside [0, src.Shape[axis]).
+	// outside [0, src.Shape[axis]) and wrapping ErrIndexOutOfRange, and
+	// leaves dst untouched. A backend that queues work (CUDA) may return
+	// the error from its next Synchronize or Read instead; so may
+	// IndexSelect and ScatterAdd.
 	Gather(dst Buffer, dl Layout, src Buffer, sl Layout, idx Buffer, il Layout, axis int) error
 	// IndexSelect sets dst to the slices of src picked by the 1-D Int64 idx
 	// along axis (torch.index_select).
@@ -140,6 +143,11 @@ type UninitAllocator interface {
 type Axpby interface {
 	Axpby(dst Buffer, dl Layout, alpha float64, a Buffer, al Layout, beta float64, b Buffer, bl Layout)
 }
+
+// ErrIndexOutOfRange is wrapped by the errors of Gather, IndexSelect and
+// ScatterAdd (or of a later Synchronize or Read) for an index outside the
+// indexed axis.
+var ErrIndexOutOfRange = errors.New("index out of range")
 
 // ErrNoCUDA is returned when a CUDA device is asked for in a build without
 // the cuda tag.

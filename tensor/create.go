@@ -249,7 +249,7 @@ func (t *Tensor) To(d Device) *Tensor {
 		return empty(be, t.dtype, t.shape)
 	}
 	if err := c.be.Read(c.buf, c.offset, host); err != nil {
-		panic(&Error{Kind: DeviceError, Op: "To", Shapes: shapesOf(t), Msg: err.Error()})
+		panic(deviceFailure("To", shapesOf(t), err))
 	}
 	out := emptyUninit(be, t.dtype, t.shape)
 	if err := be.Write(out.buf, 0, host); err != nil {

@@ -1,8 +1,11 @@
 package tensor
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tessera-ml/tessera/backend"
 )
 
 // ErrorKind classifies a programmer error in a tensor operation.
@@ -106,4 +109,16 @@ func shapesOf(ts ...*Tensor) [][]int {
 		out[i] = t.Shape()
 	}
 	return out
+}
+
+// deviceFailure is the panic value for an error a backend returned from a
+// transfer or a wait: a DeviceError, or an IndexError when it reports an
+// index op queued earlier whose index was out of range (a CUDA backend
+// reports those at the next Read or Synchronize; see backend.Gather).
+func deviceFailure(op string, shapes [][]int, err error) *Error {
+	kind := DeviceError
+	if errors.Is(err, backend.ErrIndexOutOfRange) {
+		kind = IndexError
+	}
+	return &Error{Kind: kind, Op: op, Shapes: shapes, Msg: err.Error()}
 }

@@ -8,7 +8,7 @@ func (t *Tensor) read(op string, dt DType) any {
 		return host
 	}
 	if err := c.be.Read(c.buf, c.offset, host); err != nil {
-		panic(&Error{Kind: DeviceError, Op: op, Shapes: shapesOf(t), Msg: err.Error()})
+		panic(deviceFailure(op, shapesOf(t), err))
 	}
 	return host
 }

@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -888,9 +889,16 @@ func checkIndexError(t *testing.T, be backend.Backend, what string, ih *host, il
 		t.Fatal(err)
 	}
 	err := call()
+	if err == nil {
+		// A backend that queues work may report it at the next Synchronize.
+		err = be.Synchronize()
+	}
 	wantMsg := fmt.Sprintf("index %d at position %v", limit+2, first)
-	if err == nil || !strings.Contains(err.Error(), wantMsg) {
-		t.Errorf("%s with bad indices: error %v, want one containing %q", what, err, wantMsg)
+	if err == nil || !strings.Contains(err.Error(), wantMsg) || !errors.Is(err, backend.ErrIndexOutOfRange) {
+		t.Errorf("%s with bad indices: error %v, want one containing %q and wrapping backend.ErrIndexOutOfRange", what, err, wantMsg)
+	}
+	if err := be.Synchronize(); err != nil {
+		t.Errorf("%s: Synchronize after the error was reported: %v", what, err)
 	}
 	checkBuf(t, what+" after an index error", download(t, be, d), dh, 0)
 	if err := be.Write(x, 0, hostSlice(ih)); err != nil {

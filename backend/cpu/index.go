@@ -192,8 +192,8 @@ func ixCheck(op string, idx []int64, il backend.Layout, limit, axis int) error {
 		at[d] = i % il.Shape[d]
 		i /= il.Shape[d]
 	}
-	return fmt.Errorf("cpu: %s: index %d at position %v of idx is out of range [0, %d) for axis %d",
-		op, bad, at, limit, axis)
+	return fmt.Errorf("cpu: %s: index %d at position %v of idx is out of range [0, %d) for axis %d: %w",
+		op, bad, at, limit, axis, backend.ErrIndexOutOfRange)
 }
 
 // ixGather copies dst[p] = src[p with axis replaced by idx[p]] for every

@@ -70,7 +70,7 @@ func newAllocator(b *Backend) *allocator {
 		drvFree: func(p cu.DevicePtr) error {
 			return b.with(func() error { return cu.MemFree(p) })
 		},
-		sync: b.Synchronize,
+		sync: b.streamSync,
 	}
 }
 

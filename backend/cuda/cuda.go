@@ -57,8 +57,10 @@ type Backend struct {
 	fnMu  sync.RWMutex
 	fns   map[kkey]kfn
 
-	ixMu sync.Mutex // guards the index-error word
-	ixw  *block
+	ixMu   sync.Mutex  // guards the index-error slots
+	ixw    *block      // ixSlots words, all ones when clear
+	ixPend []ixPending // the queued index ops, one per slot in use
+	ixSync bool        // SetSyncIndexChecks
 
 	blasOnce sync.Once
 	blas     *blasLib
@@ -128,9 +130,14 @@ func Open(index int) (*Backend, error) {
 	}
 	b.cs = C.CUstream(unsafe.Pointer(b.stream.C()))
 	b.alloc = newAllocator(b)
-	if b.ixw, err = b.alloc.get(8); err != nil {
+	if b.ixw, err = b.alloc.get(8 * ixSlots); err != nil {
 		b.Close()
 		return nil, err
+	}
+	err = b.with(func() error { return cu.MemsetD8Async(b.ixw.ptr, 0xff, 8*ixSlots, b.stream) })
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("cuda: clearing the index-error slots: %w", err)
 	}
 	opened[index] = b
 	return b, nil
@@ -144,7 +151,7 @@ func (b *Backend) Close() error {
 	if b.closed.Swap(true) {
 		return nil
 	}
-	err := b.Synchronize()
+	err := b.streamSync()
 	if b.blas != nil {
 		b.blas.close(b.ctx)
 	}
@@ -172,8 +179,20 @@ func (b *Backend) DeviceName() string { return b.name }
 // ComputeCapability returns the card's major and minor compute capability.
 func (b *Backend) ComputeCapability() (major, minor int) { return b.cc[0], b.cc[1] }
 
-// Synchronize implements backend.Backend: it waits for the stream.
+// Synchronize implements backend.Backend: it waits for the stream and
+// returns the first error of the index ops queued since the last
+// Synchronize or Read (see index.go), if any.
 func (b *Backend) Synchronize() error {
+	if err := b.streamSync(); err != nil {
+		return err
+	}
+	b.ixMu.Lock()
+	defer b.ixMu.Unlock()
+	return b.ixHarvest()
+}
+
+// streamSync waits for the stream.
+func (b *Backend) streamSync() error {
 	err := b.with(func() error { return b.stream.Synchronize() })
 	if err != nil {
 		return fmt.Errorf("cuda: synchronize: %w", err)

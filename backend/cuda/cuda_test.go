@@ -354,3 +354,73 @@ func TestPackedPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestAsyncIndexChecks: an index op with a bad index returns at once and
+// its error comes from the next Synchronize or Read (once), dst untouched;
+// with SetSyncIndexChecks(true) the op returns it; queuing more index ops
+// than there are slots reads them on the way.
+func TestAsyncIndexChecks(t *testing.T) {
+	be := openOrSkip(t)
+	defer be.SetSyncIndexChecks(false)
+	src, _ := be.Alloc(backend.Float32, 10)
+	dst, _ := be.Alloc(backend.Float32, 4)
+	idx, _ := be.Alloc(backend.Int64, 4)
+	defer func() { be.Free(src); be.Free(dst); be.Free(idx) }()
+	be.Write(src, 0, []float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	l4, l10 := backend.Contiguous([]int{4}), backend.Contiguous([]int{10})
+	sel := func(ix []int64) error {
+		be.Write(idx, 0, ix)
+		be.Fill(dst, l4, -1)
+		return be.IndexSelect(dst, l4, src, l10, idx, l4, 0)
+	}
+	good, bad := []int64{3, 1, 4, 1}, []int64{3, 1, 12, -5}
+	const want = "index 12 at position [2] of idx is out of range [0, 10) for axis 0"
+
+	if err := sel(bad); err != nil {
+		t.Fatalf("IndexSelect returned %v; asynchronous checks report at the next Synchronize", err)
+	}
+	err := be.Synchronize()
+	if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, backend.ErrIndexOutOfRange) {
+		t.Fatalf("Synchronize after a bad IndexSelect: %v, want %q wrapping ErrIndexOutOfRange", err, want)
+	}
+	if err := be.Synchronize(); err != nil {
+		t.Fatalf("the error was reported twice: %v", err)
+	}
+	got := make([]float32, 4)
+	if err := be.Read(dst, 0, got); err != nil || got[0] != -1 || got[2] != -1 {
+		t.Fatalf("dst after the bad IndexSelect: %v (%v), want untouched -1s", got, err)
+	}
+
+	// Read reports it too, and returns the values.
+	sel(bad)
+	if err := be.Read(src, 0, make([]float32, 10)); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Read after a bad IndexSelect: %v", err)
+	}
+
+	// More ops than slots: a bad one early is returned by the op that
+	// finds the slots full; the good ones all run.
+	sel(bad)
+	var overflow error
+	for i := 0; i < ixSlots+5 && overflow == nil; i++ {
+		overflow = sel(good)
+	}
+	if overflow == nil || !strings.Contains(overflow.Error(), want) {
+		t.Fatalf("after %d queued index ops: %v, want the first op's error", ixSlots+5, overflow)
+	}
+	for i := 0; i < ixSlots+5; i++ {
+		if err := sel(good); err != nil {
+			t.Fatalf("good IndexSelect %d: %v", i, err)
+		}
+	}
+	if err := be.Read(dst, 0, got); err != nil || got[0] != 3 || got[1] != 1 || got[2] != 4 || got[3] != 1 {
+		t.Fatalf("IndexSelect result %v (%v), want [3 1 4 1]", got, err)
+	}
+
+	be.SetSyncIndexChecks(true)
+	if err := sel(bad); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "queued earlier") {
+		t.Fatalf("synchronous check: %v, want the op's own error", err)
+	}
+	if err := be.Synchronize(); err != nil {
+		t.Fatal(err)
+	}
+}

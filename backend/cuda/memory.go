@@ -196,7 +196,9 @@ func (be *Backend) Write(x backend.Buffer, off int, src any) error {
 	return nil
 }
 
-// Read implements backend.Backend: it waits for the work queued before it.
+// Read implements backend.Backend: it waits for the work queued before it,
+// and returns the first error of the index ops queued since the last
+// Synchronize or Read (the values are read all the same).
 func (be *Backend) Read(x backend.Buffer, off int, dst any) error {
 	b := be.buf(x)
 	p, n, err := hostSlice("Read", b.dt, dst)
@@ -221,5 +223,8 @@ func (be *Backend) Read(x backend.Buffer, off int, dst any) error {
 	if err != nil {
 		return fmt.Errorf("cuda: Read: %w", err)
 	}
-	return nil
+	// The stream is idle: report the queued index ops' errors (index.go).
+	be.ixMu.Lock()
+	defer be.ixMu.Unlock()
+	return be.ixHarvest()
 }

@@ -2,11 +2,13 @@
 // only) and ScatterAdd, with device-side range checks.
 //
 // The host launches ixcheck over the index positions first: every index
-// outside [0, limit) lowers the error word to its position (atomicMin), so
-// the word ends up holding the first bad position in row-major order, or ~0.
-// The gather and scatter kernels, queued right behind on the same stream,
-// read the word and do nothing when it is set, so dst is left untouched on
-// error, as on the CPU; the host reads the word once, after both.
+// outside [0, limit) lowers the op's error slot (atomicMin) to its position
+// in the high 32 bits and its value in the low 32 (0x80000000 when it does
+// not fit an int32), so the slot ends up holding the first bad position in
+// row-major order, or ~0. The gather and scatter kernels, queued right
+// behind on the same stream, read the slot and do nothing when it is set,
+// so dst is left untouched on error, as on the CPU; the host reads the
+// slots later (backend/cuda/index.go).
 //
 // Operands: 0 = dst, 1 = src, 2 = idx. Gather walks dst's positions with
 // src's stride on axis zeroed (the index supplies it); ScatterAdd walks
@@ -38,7 +40,11 @@ __device__ __forceinline__ void ixcheck_impl(const IxArgs &a) {
 		i64 o[3];
 		ix_offsets(a, p, o);
 		i64 v = idx[o[2]];
-		if (v < 0 || v >= a.limit) atomicMin((u64 *)a.flag, (u64)p);
+		if (v < 0 || v >= a.limit) {
+			u64 pos = p < 0xffffffffLL ? (u64)p : 0xffffffffULL;
+			u32 val = v >= -2147483647LL && v <= 2147483647LL ? (u32)(int)v : 0x80000000u;
+			atomicMin((u64 *)a.flag, pos << 32 | val);
+		}
 	}
 }
 KERNEL(ixcheck, IxArgs, (ixcheck_impl(a)))
