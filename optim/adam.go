@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/tessera-ml/tessera/autograd"
+	"github.com/tessera-ml/tessera/backend"
 	"github.com/tessera-ml/tessera/tensor"
 )
 
@@ -86,30 +87,43 @@ func (o *AdamW) Step() {
 	o.each(freshAdam, func(h *Hyper, p, g *tensor.Tensor, st *paramState) { adamUpdate(h, p, g, st, true) })
 }
 
-// adamUpdate is Adam's and AdamW's whole update of one parameter: the one
-// place to swap for a fused kernel. decoupled selects AdamW's weight decay.
-// The order of operations follows torch's so that float32 results round
-// alike.
+// noFusedAdam makes adamUpdate run the composite update (for tests).
+var noFusedAdam bool
+
+// adamUpdate is Adam's and AdamW's whole update of one parameter: one
+// fused kernel (tensor.AdamUpdate_) where the backend has it, else the
+// composite below, whose rounding the kernel repeats. decoupled selects
+// AdamW's weight decay. The order of operations follows torch's so that
+// float32 results round alike.
 func adamUpdate(h *Hyper, p, g *tensor.Tensor, st *paramState, decoupled bool) {
 	beta1, beta2 := h.Betas[0], h.Betas[1]
 	if h.Maximize {
 		g = g.Neg()
 	}
 	st.step++
-	if decoupled {
-		if h.WeightDecay != 0 {
-			p.MulScalar_(1 - h.LR*h.WeightDecay)
-		}
-	} else if h.WeightDecay != 0 {
+	if !decoupled && h.WeightDecay != 0 {
 		g = g.Add(p.MulScalar(h.WeightDecay))
 	}
-	m := st.t["exp_avg"].Axpby_(beta1, g, 1-beta1)
-	v := st.t["exp_avg_sq"].MulScalar_(beta2).AddMul_(g, g, 1-beta2)
-
 	bc1 := 1 - math.Pow(beta1, st.step)
 	bc2 := 1 - math.Pow(beta2, st.step)
 	stepSize := h.LR / bc1
 	bc2Sqrt := math.Sqrt(bc2)
+	if !h.AMSGrad && !noFusedAdam {
+		decay := 1.0
+		if decoupled {
+			decay = 1 - h.LR*h.WeightDecay
+		}
+		a := backend.AdamArgs{Decay: decay, Beta1: beta1, Beta2: beta2, StepSize: stepSize, BC2Sqrt: bc2Sqrt, Eps: h.Eps}
+		if tensor.AdamUpdate_(p, g, st.t["exp_avg"], st.t["exp_avg_sq"], a) {
+			return
+		}
+	}
+	if decoupled && h.WeightDecay != 0 {
+		p.MulScalar_(1 - h.LR*h.WeightDecay)
+	}
+	m := st.t["exp_avg"].Axpby_(beta1, g, 1-beta1)
+	v := st.t["exp_avg_sq"].MulScalar_(beta2).AddMul_(g, g, 1-beta2)
+
 	if h.AMSGrad {
 		vmax := st.t["max_exp_avg_sq"]
 		if vmax == nil {

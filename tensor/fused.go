@@ -54,3 +54,27 @@ func fusedBinary(name string, g, x *Tensor, fused func(f backend.Fused, d, g, x 
 	}
 	return composite(gc, xc).Cast(store)
 }
+
+// AdamUpdate_ runs one fused Adam/AdamW update of parameter p in place,
+// with its gradient g and running averages m and v updated too (see
+// backend.Adam for the arithmetic), and reports true; or does nothing and
+// reports false when p's backend has no fused update or the operands are
+// not four contiguous tensors of one shape, float dtype and device (the
+// caller then runs the composite update). Package optim calls it.
+func AdamUpdate_(p, g, m, v *Tensor, a backend.AdamArgs) bool {
+	f, ok := p.be.(backend.Adam)
+	if !ok || (p.dtype != Float32 && p.dtype != Float64) {
+		return false
+	}
+	for _, u := range []*Tensor{g, m, v} {
+		if u.dtype != p.dtype || u.Device() != p.Device() || !slices.Equal(u.shape, p.shape) || !u.IsContiguous() {
+			return false
+		}
+	}
+	if !p.IsContiguous() {
+		return false
+	}
+	p.live("AdamUpdate_")
+	f.AdamUpdate(p.buf, p.offset, g.buf, g.offset, m.buf, m.offset, v.buf, v.offset, p.Numel(), a)
+	return true
+}

@@ -28,6 +28,14 @@ type ewArgs struct {
 	Contig int64
 }
 
+type adamArgs struct {
+	N                                           int64
+	P, G, M, V                                  uint64
+	Decay, Beta1, Beta2, StepSize, BC2Sqrt, Eps float64
+}
+
+func (a *adamArgs) ptr() (unsafe.Pointer, uintptr) { return unsafe.Pointer(a), unsafe.Sizeof(*a) }
+
 type redArgs struct {
 	NOut, NIn                int64
 	NDOut, NDIn              int64

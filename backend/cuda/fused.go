@@ -19,6 +19,7 @@ import (
 var (
 	_ backend.Axpby = (*Backend)(nil)
 	_ backend.Fused = (*Backend)(nil)
+	_ backend.Adam  = (*Backend)(nil)
 )
 
 // fused ids within famFused.
@@ -26,9 +27,10 @@ const (
 	fusedAxpby uint8 = iota
 	fusedReLUGrad
 	fusedGELUGrad
+	fusedAdam
 )
 
-var fusedNames = [...]string{"axpby", "relugrad", "gelugrad"}
+var fusedNames = [...]string{"axpby", "relugrad", "gelugrad", "adam"}
 
 func (be *Backend) fused(id uint8, op string, dst backend.Buffer, dl backend.Layout, a backend.Buffer, al backend.Layout, b backend.Buffer, bl backend.Layout, bits ...uint64) {
 	d, x, y := be.buf(dst), be.buf(a), be.buf(b)
@@ -61,4 +63,34 @@ func (be *Backend) ReLUGrad(dst backend.Buffer, dl backend.Layout, g backend.Buf
 // computed in double and rounded once.
 func (be *Backend) GELUGrad(dst backend.Buffer, dl backend.Layout, g backend.Buffer, gl backend.Layout, x backend.Buffer, xl backend.Layout) {
 	be.fused(fusedGELUGrad, "GELUGrad", dst, dl, g, gl, x, xl)
+}
+
+// AdamUpdate implements backend.Adam: one kernel per parameter, rounding
+// as optim's composite update (and the CPU's AdamUpdate) does.
+func (be *Backend) AdamUpdate(p backend.Buffer, pOff int, g backend.Buffer, gOff int, m backend.Buffer, mOff int, v backend.Buffer, vOff int, n int, a backend.AdamArgs) {
+	bufs := [4]*Buffer{be.buf(p), be.buf(g), be.buf(m), be.buf(v)}
+	offs := [4]int{pOff, gOff, mOff, vOff}
+	dt := bufs[0].dt
+	for j, b := range bufs {
+		if b.dt != dt {
+			panic(fmt.Sprintf("cuda: AdamUpdate: dtypes %v and %v differ", dt, b.dt))
+		}
+		if n < 0 || offs[j] < 0 || offs[j]+n > b.n {
+			panic(fmt.Sprintf("cuda: AdamUpdate: [%d, %d) outside a buffer of %d elements", offs[j], offs[j]+n, b.n))
+		}
+	}
+	if dt != backend.Float32 && dt != backend.Float64 {
+		panic(fmt.Sprintf("cuda: AdamUpdate on %v not supported", dt))
+	}
+	if n == 0 {
+		return
+	}
+	k := be.kernel(kkey{famFused, fusedAdam, uint8(dt), 0}, kernels.Fused, func() string { return "adam_" + suffix(dt) })
+	args := adamArgs{
+		N: int64(n), P: bufs[0].addr(pOff), G: bufs[1].addr(gOff), M: bufs[2].addr(mOff), V: bufs[3].addr(vOff),
+		Decay: a.Decay, Beta1: a.Beta1, Beta2: a.Beta2, StepSize: a.StepSize, BC2Sqrt: a.BC2Sqrt, Eps: a.Eps,
+	}
+	ap, size := args.ptr()
+	be.launch(k.fn, k.name, be.gridFor(args.N), 1, ap, size)
+	runtime.KeepAlive(bufs)
 }

@@ -126,3 +126,80 @@ func TestFusedMatchesCPU(t *testing.T) {
 		}
 	}
 }
+
+// TestAdamMatchesCPU runs the fused Adam update on this backend and on the
+// CPU backend from the same state, for both dtypes, with and without
+// AdamW's decay, at offsets, and requires identical bits: both round every
+// step to the element type with IEEE square root and division.
+func TestAdamMatchesCPU(t *testing.T) {
+	be := openOrSkip(t)
+	ref := cpu.Default
+	const n, span = 1001, 1010
+	args := []backend.AdamArgs{
+		{Decay: 1, Beta1: 0.9, Beta2: 0.999, StepSize: 0.01 / (1 - 0.9), BC2Sqrt: math.Sqrt(1 - 0.999), Eps: 1e-8},
+		{Decay: 1 - 1e-3*0.01, Beta1: 0.8, Beta2: 0.99, StepSize: 3e-3, BC2Sqrt: 0.5, Eps: 0},
+	}
+	for _, dt := range []backend.DType{backend.Float32, backend.Float64} {
+		for ai, a := range args {
+			var res [2][4][]float64
+			for j, b := range []backend.Backend{ref, be} {
+				bufs := make([]backend.Buffer, 4)
+				for k := range bufs {
+					v := make([]float64, span)
+					for i := range v {
+						v[i] = math.Sin(float64(i*(k+3))) * 2
+						if k == 3 {
+							v[i] = v[i] * v[i] // the second moment is not negative
+						}
+					}
+					if k == 1 {
+						v[7] = 0
+					}
+					buf, err := b.Alloc(dt, span)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if dt == backend.Float32 {
+						f := make([]float32, span)
+						for i := range v {
+							f[i] = float32(v[i])
+						}
+						err = b.Write(buf, 0, f)
+					} else {
+						err = b.Write(buf, 0, v)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					bufs[k] = buf
+				}
+				for range 3 {
+					b.(backend.Adam).AdamUpdate(bufs[0], 2, bufs[1], 5, bufs[2], 0, bufs[3], 9, n, a)
+				}
+				for k, buf := range bufs {
+					out := make([]float64, span)
+					if dt == backend.Float32 {
+						f := make([]float32, span)
+						if err := b.Read(buf, 0, f); err != nil {
+							t.Fatal(err)
+						}
+						for i := range f {
+							out[i] = float64(f[i])
+						}
+					} else if err := b.Read(buf, 0, out); err != nil {
+						t.Fatal(err)
+					}
+					res[j][k] = out
+					b.Free(buf)
+				}
+			}
+			for k, name := range []string{"p", "g", "m", "v"} {
+				for i := range res[0][k] {
+					if res[0][k][i] != res[1][k][i] {
+						t.Fatalf("%v args %d: %s[%d] = %v, the CPU gives %v", dt, ai, name, i, res[1][k][i], res[0][k][i])
+					}
+				}
+			}
+		}
+	}
+}

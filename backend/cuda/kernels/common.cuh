@@ -54,6 +54,14 @@ struct EwArgs {
 	i64 contig;
 };
 
+// AdamArgs: the fused Adam/AdamW update of fused.cu over n contiguous
+// elements of p, g, m and v (see backend.Adam).
+struct AdamArgs {
+	i64 n;
+	u64 p, g, m, v;
+	double decay, beta1, beta2, stepSize, bc2Sqrt, eps;
+};
+
 // RedArgs: reductions, arg-reductions and softmax. The kept axes (out*)
 // index the outputs; the reduced axes (in*) the elements of one output.
 // nsplit blocks share one output when partial is set: block (o, s)
