@@ -85,7 +85,7 @@ fi
 
 step "conformance suite (cuBLAS, then own GEMM), allocator steady state, packed and fused kernels vs the CPU"
 TESSERA_CUDA_REQUIRE_DEVICE=1 timeout 100 "$bin" -test.v -test.count=1 \
-	-test.run '^(TestConformance|TestConformanceOwnGEMM|TestSteadyState|TestBackendGet|TestPackedPaths|TestFusedMatchesCPU)$' >"$out/conformance.txt" 2>&1
+	-test.run '^(TestConformance|TestConformanceOwnGEMM|TestSteadyState|TestBackendGet|TestPackedPaths|TestFusedMatchesCPU|TestAsyncIndexChecks|TestAdamMatchesCPU)$' >"$out/conformance.txt" 2>&1
 rc=$?
 grep -E '^(--- |    --- )|cuda_test.go:[0-9]+: cuda' "$out/conformance.txt" | head -40
 if [ $rc -ne 0 ]; then
