@@ -24,8 +24,10 @@ func TestFusedAdamMatchesComposite(t *testing.T) {
 	}
 	type mk func(ps []*autograd.Var) optim.Optimizer
 	opts := map[string]mk{
-		"Adam":       func(ps []*autograd.Var) optim.Optimizer { return optim.NewAdam(ps, optim.WithLR(0.01)) },
-		"Adam+L2":    func(ps []*autograd.Var) optim.Optimizer { return optim.NewAdam(ps, optim.WithLR(0.01), optim.WithWeightDecay(0.1)) },
+		"Adam": func(ps []*autograd.Var) optim.Optimizer { return optim.NewAdam(ps, optim.WithLR(0.01)) },
+		"Adam+L2": func(ps []*autograd.Var) optim.Optimizer {
+			return optim.NewAdam(ps, optim.WithLR(0.01), optim.WithWeightDecay(0.1))
+		},
 		"AdamW":      func(ps []*autograd.Var) optim.Optimizer { return optim.NewAdamW(ps, optim.WithLR(0.01)) },
 		"AdamW+max":  func(ps []*autograd.Var) optim.Optimizer { return optim.NewAdamW(ps, optim.WithMaximize(true)) },
 		"AdamW+eps0": func(ps []*autograd.Var) optim.Optimizer { return optim.NewAdamW(ps, optim.WithEps(0)) },
