@@ -231,7 +231,11 @@ func (k *redF32) cols(dst []float32, axis int) {
 	}
 	var parts []float64 // [tile][group][tile width], when nGroups > 1
 	if nGroups > 1 {
-		parts = make([]float64, nTiles*nGroups*tile)
+		// Pooled scratch: every item writes its own part before the
+		// fold reads it.
+		psc := getScratch()
+		defer putScratch(psc)
+		parts = scratchOf[float64](psc, nTiles*nGroups*tile)
 	}
 	parallelFor(nTiles*nGroups, group*tile, func(lo, hi int) {
 		w := newRedWalker(p.inShape, p.inSrc)
