@@ -131,8 +131,12 @@ func (s Scope) Close() {
 		}
 		ts[i] = nil
 	}
+	outermost := st.parent == nil
 	st.ts, st.parent = ts[:0], nil
 	scopeFree.Put(st)
+	if outermost {
+		gcPace()
+	}
 }
 
 // CloseReturning is Close, except that the tensors in keep that s tracks
