@@ -83,6 +83,20 @@ func scalarLike(v *Var, s float64) *Var {
 	return Const(tensor.Scalar(s, tensor.WithDType(v.DType()), tensor.WithDevice(v.Data.Device())))
 }
 
+// scatterIntoZeros is the adjoint of Gather and IndexSelect: c.g added
+// into zeros shaped like the input at idx along c.a.axis. Recorded as a
+// ScatterAdd op when the gradient itself needs a gradient (CreateGraph);
+// otherwise added in place into the fresh zeros, without the copy of the
+// zeros that the functional ScatterAdd makes.
+func scatterIntoZeros(c *ctx, idx *tensor.Tensor) *Var {
+	z := tensor.ZerosLike(c.in[0].Data)
+	if c.g.requiresGrad {
+		return Const(z).ScatterAdd(c.a.axis, idx, c.g)
+	}
+	z.ScatterAdd_(c.a.axis, idx, c.g.Data)
+	return Const(z)
+}
+
 // zeroRule is the derivative of piecewise-constant functions (floor, sign):
 // zero almost everywhere, as in PyTorch.
 func zeroRule(c *ctx) []*Var { return []*Var{Const(tensor.ZerosLike(c.in[0].Data))} }
@@ -381,10 +395,7 @@ func init() {
 			return out
 		})
 	opGather = def("Gather", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor { return x[0].Gather(a.axis, a.idx) },
-		func(c *ctx) []*Var {
-			z := Const(tensor.ZerosLike(c.in[0].Data))
-			return []*Var{z.ScatterAdd(c.a.axis, c.a.idx, c.g)}
-		})
+		func(c *ctx) []*Var { return []*Var{scatterIntoZeros(c, c.a.idx)} })
 	opIndexSelect = def("IndexSelect", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
 		return x[0].IndexSelect(a.axis, a.idx)
 	}, func(c *ctx) []*Var {
@@ -397,8 +408,7 @@ func init() {
 		}
 		view[c.a.axis] = gs[c.a.axis]
 		idx := c.a.idx.Reshape(view...).Expand(gs...)
-		z := Const(tensor.ZerosLike(c.in[0].Data))
-		return []*Var{z.ScatterAdd(c.a.axis, idx, c.g)}
+		return []*Var{scatterIntoZeros(c, idx)}
 	})
 	opScatterAdd = def("ScatterAdd", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
 		return x[0].ScatterAdd(a.axis, a.idx, x[1])
