@@ -21,6 +21,7 @@ type attrs struct {
 	lo, hi     float64
 	idx        *tensor.Tensor
 	dtype      tensor.DType
+	saved      *tensor.Tensor // what a forward keeps for its rule (Normalize's 1/σ)
 }
 
 // noAttrs is the attrs of every op applied without any (most of them):
@@ -30,7 +31,8 @@ var noAttrs attrs
 // zero reports whether a holds no attribute.
 func (a *attrs) zero() bool {
 	return a.axes == nil && a.axis == 0 && !a.keep && a.shape == nil && a.perm == nil &&
-		a.start == 0 && a.end == 0 && a.step == 0 && a.lo == 0 && a.hi == 0 && a.idx == nil && a.dtype == 0
+		a.start == 0 && a.end == 0 && a.step == 0 && a.lo == 0 && a.hi == 0 && a.idx == nil && a.dtype == 0 &&
+		a.saved == nil
 }
 
 // node records one op application in the graph.

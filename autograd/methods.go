@@ -170,6 +170,19 @@ func (v *Var) MatMul(u *Var) *Var {
 	return out
 }
 
+// Normalize returns (v − mean) / √(var + eps) over axes, with the biased
+// variance: the normalisation of LayerNorm (and of GroupNorm and BatchNorm
+// in training), as one op whose backward is one formula,
+// (g − mean(g) − y·mean(g·y)) / √(var + eps), instead of the rules of the
+// seven ops that compute it, and which keeps only 1/√(var + eps) beside
+// its input and output.
+func (v *Var) Normalize(eps float64, axes ...int) *Var {
+	if len(axes) == 0 {
+		axes = []int{}
+	}
+	return apply(opNormalize, attrs{axes: axes, lo: eps}, v)
+}
+
 // Softmax along axis.
 func (v *Var) Softmax(axis int) *Var { return apply(opSoftmax, attrs{axis: axis}, v) }
 

@@ -143,6 +143,7 @@ var (
 	opMin          *opDef
 	opMatMul       *opDef
 	opSoftmax      *opDef
+	opNormalize    *opDef
 	opLogSoftmax   *opDef
 	opReshape      *opDef
 	opPermute      *opDef
@@ -342,6 +343,32 @@ func init() {
 			return t(a).MatMul(c.g)
 		})
 		return []*Var{ga, gb}
+	})
+	opNormalize = def("Normalize", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
+		// The temporaries go back to the pool as soon as y is made; 1/σ
+		// stays with the node for the rule.
+		s := tensor.OpenScope()
+		xc := x[0].Sub(x[0].MeanKeep(a.axes...))
+		rstd := xc.Mul(xc).MeanKeep(a.axes...).AddScalar(a.lo).Rsqrt()
+		y := xc.Mul(rstd)
+		s.CloseReturning(y, rstd)
+		a.saved = rstd
+		return y
+	}, func(c *ctx) []*Var {
+		g, axes := c.g, c.a.axes
+		if !g.requiresGrad {
+			y, gd := c.out.Data, g.Data
+			m2 := gd.Mul(y).MeanKeep(axes...)
+			dx := gd.Sub(gd.MeanKeep(axes...)).Sub(y.Mul(m2)).Mul(c.a.saved)
+			return []*Var{Const(dx)}
+		}
+		// CreateGraph: the same formula from Var ops on the input, so that
+		// it can be differentiated again.
+		x := c.in[0]
+		xc := x.Sub(x.MeanKeep(axes...))
+		rstd := xc.Mul(xc).MeanKeep(axes...).AddScalar(c.a.lo).Rsqrt()
+		y := xc.Mul(rstd)
+		return []*Var{g.Sub(g.MeanKeep(axes...)).Sub(y.Mul(g.Mul(y).MeanKeep(axes...))).Mul(rstd)}
 	})
 	opSoftmax = def("Softmax", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor { return x[0].Softmax(a.axis) },
 		func(c *ctx) []*Var {

@@ -104,7 +104,7 @@ func checkTrailing(op string, x *autograd.Var, shape []int) {
 // Forward implements Layer.
 func (l *LayerNorm) Forward(x *autograd.Var) *autograd.Var {
 	checkTrailing("nn.LayerNorm", x, l.Shape)
-	y, _, _ := normalize(x, l.Eps, trailingAxes(x.Dim(), len(l.Shape)))
+	y := x.Normalize(l.Eps, trailingAxes(x.Dim(), len(l.Shape))...)
 	if l.Weight != nil {
 		y = y.Mul(l.Weight)
 	}
@@ -210,7 +210,7 @@ func (l *GroupNorm) Forward(x *autograd.Var) *autograd.Var {
 			Msg: fmt.Sprintf("expected an input [N, %d, ...]", l.Channels)})
 	}
 	g := x.Reshape(xs[0], l.Groups, -1)
-	y, _, _ := normalize(g, l.Eps, []int{2})
+	y := g.Normalize(l.Eps, 2)
 	y = y.Reshape(xs...)
 	if l.Weight != nil {
 		view := channelView(l.Channels, len(xs))
