@@ -104,9 +104,16 @@ func kernel() {
 
 	depthLoop(k, step)
 
+	storeC(acc, mr, nv, 32, cp, ldc, bc[0], bv[0])
+}
+
+// storeC ends a micro-kernel: C = alpha·acc + beta·C over a tile of mr
+// rows of nv vectors of width bytes each (row r in acc[r*nv : (r+1)*nv]),
+// without reading C when beta is ±0. al and be are vector registers free
+// for alpha and beta (they may be the same).
+func storeC(acc []Register, mr, nv, width int, cp, ldc Register, al, be Register) {
 	Label("store")
 	Comment("C = alpha·acc + beta·C, without reading C when beta == 0.")
-	al := bc[0]
 	VBROADCASTSS(addr("alpha"), al)
 	for _, r := range acc {
 		VMULPS(r, al, r)
@@ -115,31 +122,26 @@ func kernel() {
 	MOVL(addr("beta"), bb)
 	ANDL(U32(0x7fffffff), bb)
 	JZ(LabelRef("overwrite"))
-	be := bv[0]
 	VBROADCASTSS(addr("beta"), be)
-	for r := 0; r < mr; r++ {
-		for v := 0; v < nv; v++ {
-			VFMADD231PS(Mem{Base: cp, Disp: 32 * v}, be, acc[r*nv+v])
-			VMOVUPS(acc[r*nv+v], Mem{Base: cp, Disp: 32 * v})
+	rows := func(addBeta bool) {
+		for r := 0; r < mr; r++ {
+			for v := 0; v < nv; v++ {
+				m := Mem{Base: cp, Disp: width * v}
+				if addBeta {
+					VFMADD231PS(m, be, acc[r*nv+v])
+				}
+				VMOVUPS(acc[r*nv+v], m)
+			}
+			if r < mr-1 {
+				ADDQ(ldc, cp)
+			}
 		}
-		if r < mr-1 {
-			ADDQ(ldc, cp)
-		}
+		VZEROUPPER()
+		RET()
 	}
-	VZEROUPPER()
-	RET()
-
+	rows(true)
 	Label("overwrite")
-	for r := 0; r < mr; r++ {
-		for v := 0; v < nv; v++ {
-			VMOVUPS(acc[r*nv+v], Mem{Base: cp, Disp: 32 * v})
-		}
-		if r < mr-1 {
-			ADDQ(ldc, cp)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	rows(false)
 }
 
 // packBN generates the packing of a full NR-column micro-panel of row-major
@@ -320,36 +322,7 @@ func kernel512() {
 
 	depthLoop(k, step)
 
-	Label("store")
-	Comment("C = alpha·acc + beta·C, without reading C when beta == 0.")
-	VBROADCASTSS(addr("alpha"), tmp)
-	for _, r := range acc {
-		VMULPS(r, tmp, r)
-	}
-	bb := GP32()
-	MOVL(addr("beta"), bb)
-	ANDL(U32(0x7fffffff), bb)
-	JZ(LabelRef("overwrite"))
-	VBROADCASTSS(addr("beta"), tmp)
-	for r := 0; r < mr512; r++ {
-		VFMADD231PS(Mem{Base: cp}, tmp, acc[r])
-		VMOVUPS(acc[r], Mem{Base: cp})
-		if r < mr512-1 {
-			ADDQ(ldc, cp)
-		}
-	}
-	VZEROUPPER()
-	RET()
-
-	Label("overwrite")
-	for r := 0; r < mr512; r++ {
-		VMOVUPS(acc[r], Mem{Base: cp})
-		if r < mr512-1 {
-			ADDQ(ldc, cp)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	storeC(acc, mr512, 1, 64, cp, ldc, tmp, tmp)
 }
 
 // kernelArgs are a micro-kernel's loaded arguments, strides in bytes.

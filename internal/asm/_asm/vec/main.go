@@ -444,17 +444,23 @@ func expCore(x VecVirtual, lo Op, extra Op, lowClamp float32) VecVirtual {
 	if extra != nil {
 		VPADDD(extra, ki, ki)
 	}
-	k1 := YMM()
+	scalePow2(p, ki, YMM(), ci("bias127", 127))
+	return p
+}
+
+// scalePow2 multiplies p by 2^ki (int32 lanes; ki is clobbered, k1 is
+// scratch, bias holds 127 in every lane) as 2^(ki>>1) · 2^(ki-(ki>>1)),
+// two normal powers of two, so that a result that overflows becomes +Inf
+// and one in the subnormal range is rounded once, by the last product.
+func scalePow2(p, ki, k1 VecVirtual, bias Op) {
 	VPSRAD(U8(1), ki, k1)
 	VPSUBD(k1, ki, ki)
-	bias := ci("bias127", 127)
 	VPADDD(bias, k1, k1)
 	VPSLLD(U8(23), k1, k1)
 	VPADDD(bias, ki, ki)
 	VPSLLD(U8(23), ki, ki)
 	VMULPS(k1, p, p)
 	VMULPS(ki, p, p)
-	return p
 }
 
 var (
@@ -1166,15 +1172,7 @@ func exp512() {
 	}
 	ki := ZMM()
 	VCVTPS2DQ(kf, ki)
-	k1 := ZMM()
-	VPSRAD(U8(1), ki, k1)
-	VPSUBD(k1, ki, ki)
-	VPADDD(bias, k1, k1)
-	VPSLLD(U8(23), k1, k1)
-	VPADDD(bias, ki, ki)
-	VPSLLD(U8(23), ki, ki)
-	VMULPS(k1, p, p)
-	VMULPS(ki, p, p)
+	scalePow2(p, ki, ZMM(), bias)
 	VMOVUPS(p, Mem{Base: dp, Index: i, Scale: 4})
 	ADDQ(U32(16), i)
 	JMP(LabelRef("loop512"))
