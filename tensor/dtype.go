@@ -1,6 +1,12 @@
 package tensor
 
-import "github.com/tessera-ml/tessera/backend"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tessera-ml/tessera/backend"
+)
 
 // DType is a tensor's element type.
 type DType = backend.DType
@@ -24,6 +30,33 @@ var CPU = Device{Type: backend.CPU}
 
 // CUDA returns the CUDA device with ordinal i.
 func CUDA(i int) Device { return Device{Type: backend.CUDA, Index: i} }
+
+// ParseDevice returns the device named "cpu", "cuda" (ordinal 0) or
+// "cuda:N", as a -device flag gives it, or an error when the name is not
+// one of those or the device cannot be used: in a build without the cuda
+// tag the error says to rebuild with -tags cuda; without a GPU it says
+// there is none.
+func ParseDevice(name string) (Device, error) {
+	var d Device
+	switch {
+	case name == "cpu":
+		d = CPU
+	case name == "cuda":
+		d = CUDA(0)
+	case strings.HasPrefix(name, "cuda:"):
+		i, err := strconv.Atoi(name[len("cuda:"):])
+		if err != nil || i < 0 {
+			return Device{}, fmt.Errorf("tensor: bad device %q (want cpu, cuda or cuda:N)", name)
+		}
+		d = CUDA(i)
+	default:
+		return Device{}, fmt.Errorf("tensor: unknown device %q (want cpu, cuda or cuda:N)", name)
+	}
+	if _, err := backend.Get(d); err != nil {
+		return Device{}, fmt.Errorf("tensor: device %s: %w", d, err)
+	}
+	return d, nil
+}
 
 // PromoteTypes returns the dtype that a binary op on a and b computes in,
 // following PyTorch's category order bool < integer < floating point: within

@@ -181,15 +181,8 @@ func run(c config, out *os.File) (result, error) {
 		return res, err
 	}
 	trainIDs, valIDs := data.SplitIDs(ids, 0.1)
-	dev := tensor.CPU
-	switch c.device {
-	case "cpu":
-	case "cuda":
-		dev = tensor.CUDA(0)
-	default:
-		return res, fmt.Errorf("unknown device %q", c.device)
-	}
-	if err := tensor.Try(func() { tensor.Zeros([]int{1}, tensor.WithDevice(dev)) }); err != nil {
+	dev, err := tensor.ParseDevice(c.device)
+	if err != nil {
 		return res, err
 	}
 	g := tensor.NewGenerator(c.seed)

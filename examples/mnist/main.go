@@ -108,20 +108,12 @@ func run(c config) error {
 	if c.lr == 0 {
 		c.lr = map[string]float64{"mlp": 2e-3, "cnn": 3e-3}[c.model]
 	}
-	dev := tensor.CPU
-	switch c.device {
-	case "cpu":
-	case "cuda":
-		dev = tensor.CUDA(0)
-	default:
-		return fmt.Errorf("unknown device %q", c.device)
-	}
-	if err := tensor.Try(func() { tensor.Zeros([]int{1}, tensor.WithDevice(dev)) }); err != nil {
+	dev, err := tensor.ParseDevice(c.device)
+	if err != nil {
 		return err
 	}
 
 	dir := c.dir
-	var err error
 	if dir == "" {
 		switch c.dataset {
 		case "mnist":
