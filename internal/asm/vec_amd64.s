@@ -3347,3 +3347,88 @@ DATA vecconst_int40<>+20(SB)/4, $0x00000040
 DATA vecconst_int40<>+24(SB)/4, $0x00000040
 DATA vecconst_int40<>+28(SB)/4, $0x00000040
 GLOBL vecconst_int40<>(SB), RODATA|NOPTR, $32
+
+// func argMax2x2AVX2(out []int64, r0 []float32, r1 []float32, pos0 int32, pos1 int32)
+// Requires: AVX, AVX2
+TEXT ·argMax2x2AVX2(SB), NOSPLIT, $0-80
+	MOVQ         out_base+0(FP), AX
+	MOVQ         out_len+8(FP), CX
+	MOVQ         r0_base+24(FP), DX
+	MOVQ         r1_base+48(FP), BX
+	VMOVUPS      vecconst_pairperm<>+0(SB), Y0
+	VMOVDQU      vecconst_evenlanes<>+0(SB), X1
+	VMOVDQU      vecconst_eight<>+0(SB), X2
+	MOVL         pos0+72(FP), SI
+	VMOVD        SI, X3
+	VPBROADCASTD X3, X3
+	VPADDD       X1, X3, X3
+	MOVL         pos1+76(FP), SI
+	VMOVD        SI, X4
+	VPBROADCASTD X4, X4
+	VPADDD       X1, X4, X4
+	SHRQ         $0x02, CX
+
+pool_loop:
+	TESTQ        CX, CX
+	JZ           pool_done
+	VPERMPS      (DX), Y0, Y1
+	VEXTRACTF128 $0x01, Y1, X5
+	VCMPPS       $0x1e, X1, X5, X6
+	VCMPPS       $0x03, X5, X5, X7
+	VORPS        X7, X6, X6
+	VBLENDVPS    X6, X5, X1, X1
+	VPSUBD       X6, X3, X5
+	VPERMPS      (BX), Y0, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCMPPS       $0x1e, X6, X7, X8
+	VCMPPS       $0x03, X7, X7, X9
+	VORPS        X9, X8, X8
+	VBLENDVPS    X8, X7, X6, X6
+	VPSUBD       X8, X4, X7
+	VCMPPS       $0x1e, X1, X6, X1
+	VCMPPS       $0x03, X6, X6, X6
+	VORPS        X6, X1, X1
+	VBLENDVPS    X1, X7, X5, X1
+	VPMOVSXDQ    X1, Y1
+	VMOVDQU      Y1, (AX)
+	VPADDD       X2, X3, X3
+	VPADDD       X2, X4, X4
+	ADDQ         $0x20, DX
+	ADDQ         $0x20, BX
+	ADDQ         $0x20, AX
+	DECQ         CX
+	JMP          pool_loop
+
+pool_done:
+	VZEROUPPER
+	RET
+
+DATA vecconst_pairperm<>+0(SB)/4, $0x00000000
+DATA vecconst_pairperm<>+4(SB)/4, $0x00000002
+DATA vecconst_pairperm<>+8(SB)/4, $0x00000004
+DATA vecconst_pairperm<>+12(SB)/4, $0x00000006
+DATA vecconst_pairperm<>+16(SB)/4, $0x00000001
+DATA vecconst_pairperm<>+20(SB)/4, $0x00000003
+DATA vecconst_pairperm<>+24(SB)/4, $0x00000005
+DATA vecconst_pairperm<>+28(SB)/4, $0x00000007
+GLOBL vecconst_pairperm<>(SB), RODATA|NOPTR, $32
+
+DATA vecconst_evenlanes<>+0(SB)/4, $0x00000000
+DATA vecconst_evenlanes<>+4(SB)/4, $0x00000002
+DATA vecconst_evenlanes<>+8(SB)/4, $0x00000004
+DATA vecconst_evenlanes<>+12(SB)/4, $0x00000006
+DATA vecconst_evenlanes<>+16(SB)/4, $0x00000000
+DATA vecconst_evenlanes<>+20(SB)/4, $0x00000000
+DATA vecconst_evenlanes<>+24(SB)/4, $0x00000000
+DATA vecconst_evenlanes<>+28(SB)/4, $0x00000000
+GLOBL vecconst_evenlanes<>(SB), RODATA|NOPTR, $32
+
+DATA vecconst_eight<>+0(SB)/4, $0x00000008
+DATA vecconst_eight<>+4(SB)/4, $0x00000008
+DATA vecconst_eight<>+8(SB)/4, $0x00000008
+DATA vecconst_eight<>+12(SB)/4, $0x00000008
+DATA vecconst_eight<>+16(SB)/4, $0x00000008
+DATA vecconst_eight<>+20(SB)/4, $0x00000008
+DATA vecconst_eight<>+24(SB)/4, $0x00000008
+DATA vecconst_eight<>+28(SB)/4, $0x00000008
+GLOBL vecconst_eight<>(SB), RODATA|NOPTR, $32

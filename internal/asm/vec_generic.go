@@ -304,3 +304,27 @@ func bf16FromFloat32(v float32) uint16 {
 	}
 	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
 }
+
+// argMax2x2Go is ArgMax2x2's scan without branches on the data (random
+// data would mispredict a third of them): in each pair the second wins
+// when greater or NaN, and the lower pair's winner beats the upper's the
+// same way; max gives a pair's winning value (NaN when either is, else the
+// greater).
+func argMax2x2Go(out []int64, r0, r1 []float32, pos0, pos1 int32) {
+	for j := range out {
+		a, b, c, d := r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]
+		i0 := int64(pos0) + int64(2*j) + (b2i(b > a) | b2i(b != b))
+		i1 := int64(pos1) + int64(2*j) + (b2i(d > c) | b2i(d != d))
+		m0, m1 := max(a, b), max(c, d)
+		out[j] = i0 + (b2i(m1 > m0)|b2i(m1 != m1))*(i1-i0)
+	}
+}
+
+// b2i is 1 for true and 0 for false; the compiler makes it a SETcc.
+func b2i(b bool) int64 {
+	var i int64
+	if b {
+		i = 1
+	}
+	return i
+}

@@ -38,3 +38,6 @@ func expShiftSumNoStoreAVX2(src []float32, shift float32) (float64, int) {
 func expShiftSumAVX2(dst, src []float32, shift float32) (float64, int) {
 	return expShiftSumGo(dst, src, shift)
 }
+func argMax2x2AVX2(out []int64, r0, r1 []float32, pos0, pos1 int32) {
+	argMax2x2Go(out, r0, r1, pos0, pos1)
+}

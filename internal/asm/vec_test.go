@@ -931,3 +931,48 @@ func TestExpAVX512MatchesAVX2(t *testing.T) {
 		}
 	}
 }
+
+// TestArgMax2x2 compares the assembly with the loop on windows drawn from
+// a few values (ties are common), NaN, ±Inf and ±0, at every length up to
+// 40 and from unaligned starts.
+func TestArgMax2x2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	vals := []float32{-1, 0, float32(math.Copysign(0, -1)), 1, 2, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	both(t, func(t *testing.T) {
+		for n := 0; n <= 40; n++ {
+			for trial := range 20 {
+				r0, r1 := make([]float32, 2*n+3), make([]float32, 2*n+3)
+				for i := range r0 {
+					r0[i], r1[i] = vals[rng.IntN(len(vals))], vals[rng.IntN(len(vals))]
+				}
+				off := trial % 3
+				pos0, pos1 := int32(rng.IntN(1000)), int32(1000+rng.IntN(1000))
+				got := make([]int64, n)
+				ArgMax2x2(got, r0[off:], r1[off:], pos0, pos1)
+				for j := range n {
+					// The scan, written out once more.
+					a, b, c, d := r0[off+2*j], r0[off+2*j+1], r1[off+2*j], r1[off+2*j+1]
+					best, m := int64(pos0)+int64(2*j), a
+					if b > m || b != b {
+						best, m = best+1, b
+					}
+					if c > m || c != c {
+						best, m = int64(pos1)+int64(2*j), c
+					}
+					if d > m || d != d {
+						best = int64(pos1) + int64(2*j) + 1
+					}
+					if got[j] != best {
+						t.Fatalf("n=%d off=%d window %d (%v %v / %v %v): got %d, want %d", n, off, j, a, b, c, d, got[j], best)
+					}
+				}
+			}
+		}
+	})
+	defer func() {
+		if recover() == nil {
+			t.Error("ArgMax2x2 with short rows: no panic")
+		}
+	}()
+	ArgMax2x2(make([]int64, 4), make([]float32, 8), make([]float32, 7), 0, 0)
+}

@@ -28,6 +28,7 @@ func main() {
 	reductionKernels()
 	softmaxKernels()
 	conversionKernels()
+	poolKernels()
 
 	Generate()
 }
@@ -1177,6 +1178,88 @@ func exp512() {
 	ADDQ(U32(16), i)
 	JMP(LabelRef("loop512"))
 	Label("done512")
+	VZEROUPPER()
+	RET()
+}
+
+// ---------------------------------------------------------------------------
+// Max pooling
+
+// table32 returns a 32-byte read-only global of eight int32 lanes.
+func table32(name string, lanes [8]uint32) Mem {
+	var bits uint64
+	for _, l := range lanes {
+		bits = bits*31 + uint64(l) // a fingerprint for cached's check
+	}
+	return cached(name, bits, func(name string) Mem {
+		m := GLOBL(name, RODATA|NOPTR)
+		for i, l := range lanes {
+			DATA(4*i, U32(l))
+		}
+		return m
+	})
+}
+
+// poolKernels emits argMax2x2AVX2: four 2×2 windows per iteration. One
+// load of 8 floats from each row holds four windows' pairs, (a, b) above
+// (c, d); VPERMPS gathers the first elements of the pairs into the low
+// half and the second into the high half. Positions are int32 lanes:
+// pos0 + 2j for a, minus the all-ones compare mask (+1) where b wins;
+// the same from pos1 for the lower pair; a blend on the last compare
+// picks one; VPMOVSXDQ widens the four to int64.
+func poolKernels() {
+	TEXT("argMax2x2AVX2", NOSPLIT, "func(out []int64, r0, r1 []float32, pos0, pos1 int32)")
+	Doc("argMax2x2AVX2 is ArgMax2x2 for len(out) a multiple of 4.")
+	out := Load(Param("out").Base(), GP64())
+	n := Load(Param("out").Len(), GP64())
+	p0 := Load(Param("r0").Base(), GP64())
+	p1 := Load(Param("r1").Base(), GP64())
+	perm := load(table32("pairperm", [8]uint32{0, 2, 4, 6, 1, 3, 5, 7}))
+	lanes := XMM()
+	VMOVDQU(table32("evenlanes", [8]uint32{0, 2, 4, 6, 0, 0, 0, 0}).Offset(0), lanes)
+	eight := XMM()
+	VMOVDQU(ci("eight", 8).Offset(0), eight)
+	base := func(param string) VecVirtual {
+		r := GP32()
+		Load(Param(param), r)
+		x := XMM()
+		VMOVD(r, x)
+		VPBROADCASTD(x, x)
+		VPADDD(lanes, x, x)
+		return x
+	}
+	b0, b1 := base("pos0"), base("pos1")
+	SHRQ(U8(2), n)
+	Label("pool_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("pool_done"))
+	pair := func(p Register, b VecVirtual) (m, i VecVirtual) {
+		y := YMM()
+		VPERMPS(Mem{Base: p}, perm, y)
+		first := y.AsX()
+		second := XMM()
+		VEXTRACTF128(U8(1), y, second)
+		wins := or(cmp(cmpGT_OQ, second, first), cmp(cmpUNORD_Q, second, second))
+		m = blend(wins, second, first)
+		i = XMM()
+		VPSUBD(wins, b, i) // b + 1 where the second wins
+		return m, i
+	}
+	m0, i0 := pair(p0, b0)
+	m1, i1 := pair(p1, b1)
+	lower := or(cmp(cmpGT_OQ, m1, m0), cmp(cmpUNORD_Q, m1, m1))
+	idx := blend(lower, i1, i0)
+	o := YMM()
+	VPMOVSXDQ(idx, o)
+	VMOVDQU(o, Mem{Base: out})
+	VPADDD(eight, b0, b0)
+	VPADDD(eight, b1, b1)
+	ADDQ(U8(32), p0)
+	ADDQ(U8(32), p1)
+	ADDQ(U8(32), out)
+	DECQ(n)
+	JMP(LabelRef("pool_loop"))
+	Label("pool_done")
 	VZEROUPPER()
 	RET()
 }
