@@ -169,6 +169,52 @@ type Adam interface {
 	AdamUpdate(p Buffer, pOff int, g Buffer, gOff int, m Buffer, mOff int, v Buffer, vOff int, n int, a AdamArgs)
 }
 
+// Window2d is the geometry of a 2-D sliding window over planes of
+// InH×InW elements stored contiguously (one plane per batch element and
+// channel), with zero padding: output position (oh, ow) with kernel tap
+// (ki, kj) reads row oh·SH − PadT + ki·DH and column ow·SW − PadL + kj·DW,
+// and a tap outside the plane reads padding. K = KH·KW taps, L = OutH·OutW
+// output positions.
+type Window2d struct {
+	InH, InW, OutH, OutW int
+	KH, KW               int // kernel
+	SH, SW               int // stride
+	PadT, PadL           int // top and left padding (OutH and OutW imply the rest)
+	DH, DW               int // dilation
+}
+
+// ColStrides places the columns of Unfold2d and Fold2d: entry (n, c, k, l)
+// (batch element, channel, kernel tap, output position) sits at
+// n·N + c·C + k·K + l from the buffer offset. {C·K·L, K·L, L} is the
+// row-major [N, C, K, L]; {L, K·N·L, N·L} stores [C, K, N, L], in which
+// the columns of the whole batch form one C·K × N·L matrix.
+type ColStrides struct{ N, C, K int }
+
+// Windows is implemented by backends with direct sliding-window kernels
+// (im2col, col2im and max pooling's argmax) over contiguous planes
+// [n, c, InH, InW], for Float32 and Float64; src and dst start at the
+// given element offsets. Package tensor builds the same results from
+// IndexSelect, ScatterAdd and ArgMax on backends without it.
+type Windows interface {
+	// Unfold2d writes the columns of src to dst at ds: entry (n, c, k, l)
+	// is the element of plane (n, c) that tap k of output position l
+	// reads, 0 in the padding.
+	Unfold2d(dst Buffer, dOff int, ds ColStrides, src Buffer, sOff int, n, c int, w Window2d)
+	// Fold2d is Unfold2d's adjoint: it overwrites dst [n, c, InH, InW]
+	// with the sum, for each element, of the src entries (at ss) that
+	// Unfold2d would have read from it. Each element is summed in one
+	// fixed order, so results do not depend on the worker count.
+	Fold2d(dst Buffer, dOff int, src Buffer, sOff int, ss ColStrides, n, c int, w Window2d)
+	// WindowArgMax2d writes dst (Int64) [planes, L]: the in-plane position
+	// (row·InW + column) of the maximum of each window, over the taps inside
+	// the plane in row-major tap order, as torch's max_pool2d picks it: the
+	// first of equal maxima, except that a NaN replaces any value before it
+	// (so the last NaN wins); a window whose elements are all −∞ gives its
+	// first element inside the plane. Every window must hold at least one
+	// element of the plane.
+	WindowArgMax2d(dst Buffer, dOff int, src Buffer, sOff int, planes int, w Window2d)
+}
+
 // ErrIndexOutOfRange is wrapped by the errors of Gather, IndexSelect and
 // ScatterAdd (or of a later Synchronize or Read) for an index outside the
 // indexed axis.

@@ -1,0 +1,283 @@
+package cpu
+
+// Direct sliding-window kernels (backend.Windows): im2col, col2im and max
+// pooling's argmax, reading the planes row by row instead of through an
+// index tensor. For each kernel tap and output row, the output columns
+// whose tap lands inside the input row form one contiguous range
+// (winCols); everything outside it reads padding. With stride 1 the range
+// is a contiguous run of the input row, so Unfold2d copies it and Fold2d
+// adds it with one vector add.
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/tessera-ml/tessera/backend"
+	"github.com/tessera-ml/tessera/internal/asm"
+)
+
+var _ backend.Windows = (*Backend)(nil)
+
+// winCols returns the range [lo, hi) of output columns (or rows) whose tap,
+// at offset off = tap·dilation − padding, falls inside an axis of n
+// elements: out·stride + off ∈ [0, n).
+func winCols(out, stride, off, n int) (lo, hi int) {
+	// out·stride + off ≥ 0  ⇔  out ≥ ceil(−off / stride)
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	// out·stride + off ≤ n − 1  ⇔  out ≤ floor((n − 1 − off) / stride)
+	if n-1-off < 0 {
+		return lo, lo
+	}
+	hi = min(out, (n-1-off)/stride+1)
+	return min(lo, hi), hi
+}
+
+// winCheck panics unless n elements from off fit b.
+func winCheck(op, what string, b *Buffer, off, n int) {
+	if off < 0 || n < 0 || off+n > b.Len() {
+		panic(fmt.Sprintf("cpu: %s: %s [%d, %d) outside a buffer of %d elements", op, what, off, off+n, b.Len()))
+	}
+}
+
+// winBuffers returns the CPU buffers of Unfold2d or Fold2d, checked: one
+// dtype, dLen elements of dst from dOff and sLen of src from sOff.
+func winBuffers(op string, dst backend.Buffer, dOff, dLen int, src backend.Buffer, sOff, sLen int) (db, sb *Buffer) {
+	db, sb = buf(dst), buf(src)
+	if db.dt != sb.dt {
+		panic(fmt.Sprintf("cpu: %s: dtypes %v and %v differ", op, db.dt, sb.dt))
+	}
+	winCheck(op, "dst", db, dOff, dLen)
+	winCheck(op, "src", sb, sOff, sLen)
+	return db, sb
+}
+
+// colSpan checks the window and the column strides and returns the extent of the
+// columns from their offset.
+func colSpan(op string, cs backend.ColStrides, n, c int, w backend.Window2d) int {
+	winValid(op, n, c, w)
+	if cs.N < 0 || cs.C < 0 || cs.K < 0 {
+		panic(fmt.Sprintf("cpu: %s: negative column strides %+v", op, cs))
+	}
+	if n == 0 || c == 0 {
+		return 0
+	}
+	return (n-1)*cs.N + (c-1)*cs.C + (w.KH*w.KW-1)*cs.K + w.OutH*w.OutW
+}
+
+func winValid(op string, n, c int, w backend.Window2d) {
+	if n < 0 || c < 0 || w.InH < 1 || w.InW < 1 || w.OutH < 1 || w.OutW < 1 || w.KH < 1 || w.KW < 1 ||
+		w.SH < 1 || w.SW < 1 || w.DH < 1 || w.DW < 1 || w.PadT < 0 || w.PadL < 0 {
+		panic(fmt.Sprintf("cpu: %s: invalid window %+v over %d×%d planes", op, w, n, c))
+	}
+}
+
+// Unfold2d implements backend.Windows.
+func (*Backend) Unfold2d(dst backend.Buffer, dOff int, ds backend.ColStrides, src backend.Buffer, sOff int, n, c int, w backend.Window2d) {
+	const op = "Unfold2d"
+	span, planes := colSpan(op, ds, n, c, w), n*c*w.InH*w.InW
+	db, sb := winBuffers(op, dst, dOff, span, src, sOff, planes)
+	switch db.dt {
+	case backend.Float32:
+		unfold2d(db.F32[dOff:dOff+span], ds, sb.F32[sOff:sOff+planes], n, c, w)
+	case backend.Float64:
+		unfold2d(db.F64[dOff:dOff+span], ds, sb.F64[sOff:sOff+planes], n, c, w)
+	default:
+		panic(fmt.Sprintf("cpu: %s on %v not supported", op, db.dt))
+	}
+}
+
+func unfold2d[T float32 | float64](dst []T, ds backend.ColStrides, src []T, n, c int, w backend.Window2d) {
+	k, l, hw := w.KH*w.KW, w.OutH*w.OutW, w.InH*w.InW
+	// One task per (plane, tap): a block of L outputs, taken in the order
+	// of dst when it is batch-inner ([C, K, N, L]) so that writes stream;
+	// the planes of one channel, read K times over, stay in cache.
+	inner := ds.N < ds.K
+	parallelFor(n*c*k, l, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			var ni, ci, tap int
+			if inner {
+				ci, tap, ni = t/(k*n), (t/n)%k, t%n
+			} else {
+				ni, ci, tap = t/(c*k), (t/k)%c, t%k
+			}
+			ki, kj := tap/w.KW, tap%w.KW
+			p := ni*c + ci
+			in := src[p*hw : (p+1)*hw]
+			at := ni*ds.N + ci*ds.C + tap*ds.K
+			out := dst[at : at+l]
+			rowOff, colOff := ki*w.DH-w.PadT, kj*w.DW-w.PadL
+			rlo, rhi := winCols(w.OutH, w.SH, rowOff, w.InH)
+			clo, chi := winCols(w.OutW, w.SW, colOff, w.InW)
+			clear(out[:rlo*w.OutW])
+			clear(out[rhi*w.OutW:])
+			for oh := rlo; oh < rhi; oh++ {
+				o := out[oh*w.OutW : (oh+1)*w.OutW]
+				row := in[(oh*w.SH+rowOff)*w.InW:]
+				clear(o[:clo])
+				clear(o[chi:])
+				if w.SW == 1 {
+					copy(o[clo:chi], row[clo+colOff:chi+colOff])
+					continue
+				}
+				for ow := clo; ow < chi; ow++ {
+					o[ow] = row[ow*w.SW+colOff]
+				}
+			}
+		}
+	})
+}
+
+// Fold2d implements backend.Windows.
+func (*Backend) Fold2d(dst backend.Buffer, dOff int, src backend.Buffer, sOff int, ss backend.ColStrides, n, c int, w backend.Window2d) {
+	const op = "Fold2d"
+	span, planes := colSpan(op, ss, n, c, w), n*c*w.InH*w.InW
+	db, sb := winBuffers(op, dst, dOff, planes, src, sOff, span)
+	switch db.dt {
+	case backend.Float32:
+		fold2d(db.F32[dOff:dOff+planes], sb.F32[sOff:sOff+span], ss, n, c, w, asm.Add)
+	case backend.Float64:
+		fold2d(db.F64[dOff:dOff+planes], sb.F64[sOff:sOff+span], ss, n, c, w, func(d, a, b []float64) {
+			for i := range d {
+				d[i] = a[i] + b[i]
+			}
+		})
+	default:
+		panic(fmt.Sprintf("cpu: %s on %v not supported", op, db.dt))
+	}
+}
+
+// fold2d sums each plane's columns into it, tap by tap and row by row, so
+// that every element's sum runs in the same order whatever the split of
+// planes among workers. With batch-inner columns ([C, K, N, L]) a worker
+// takes a run of planes of one channel and goes tap by tap over the run,
+// so that its reads stream.
+func fold2d[T float32 | float64](dst, src []T, ss backend.ColStrides, n, c int, w backend.Window2d, add func(d, a, b []T)) {
+	k, l, hw := w.KH*w.KW, w.OutH*w.OutW, w.InH*w.InW
+	inner := ss.N < ss.K
+	parallelFor(n*c, k*l, func(lo, hi int) {
+		for lo < hi {
+			// Planes (n0+j, ci) for j < run: task t is ci·n + ni when inner,
+			// else ni·c + ci (one plane at a time).
+			ci, n0, run := lo%c, lo/c, 1
+			if inner {
+				ci, n0 = lo/n, lo%n
+				run = min(hi-lo, n-n0)
+			}
+			for j := range run {
+				p := (n0+j)*c + ci
+				clear(dst[p*hw : (p+1)*hw])
+			}
+			for tap := range k {
+				ki, kj := tap/w.KW, tap%w.KW
+				rowOff, colOff := ki*w.DH-w.PadT, kj*w.DW-w.PadL
+				rlo, rhi := winCols(w.OutH, w.SH, rowOff, w.InH)
+				clo, chi := winCols(w.OutW, w.SW, colOff, w.InW)
+				if clo >= chi {
+					continue
+				}
+				for j := range run {
+					p := (n0+j)*c + ci
+					out := dst[p*hw : (p+1)*hw]
+					at := (n0+j)*ss.N + ci*ss.C + tap*ss.K
+					cols := src[at : at+l]
+					for oh := rlo; oh < rhi; oh++ {
+						cr := cols[oh*w.OutW : (oh+1)*w.OutW]
+						row := out[(oh*w.SH+rowOff)*w.InW:]
+						if w.SW == 1 {
+							r := row[clo+colOff : chi+colOff]
+							add(r, r, cr[clo:chi])
+							continue
+						}
+						for ow := clo; ow < chi; ow++ {
+							row[ow*w.SW+colOff] += cr[ow]
+						}
+					}
+				}
+			}
+			lo += run
+		}
+	})
+}
+
+// WindowArgMax2d implements backend.Windows.
+func (*Backend) WindowArgMax2d(dst backend.Buffer, dOff int, src backend.Buffer, sOff int, planes int, w backend.Window2d) {
+	const op = "WindowArgMax2d"
+	winValid(op, planes, 1, w)
+	db, sb := buf(dst), buf(src)
+	l, hw := w.OutH*w.OutW, w.InH*w.InW
+	if db.dt != backend.Int64 {
+		panic(fmt.Sprintf("cpu: %s: dst is %v, not int64", op, db.dt))
+	}
+	winCheck(op, "dst", db, dOff, planes*l)
+	winCheck(op, "src", sb, sOff, planes*hw)
+	out := db.I64[dOff : dOff+planes*l]
+	switch sb.dt {
+	case backend.Float32:
+		windowArgMax2d(out, sb.F32[sOff:sOff+planes*hw], planes, w)
+	case backend.Float64:
+		windowArgMax2d(out, sb.F64[sOff:sOff+planes*hw], planes, w)
+	default:
+		panic(fmt.Sprintf("cpu: %s on %v not supported", op, sb.dt))
+	}
+}
+
+func windowArgMax2d[T float32 | float64](dst []int64, src []T, planes int, w backend.Window2d) {
+	l, hw := w.OutH*w.OutW, w.InH*w.InW
+	k := w.KH * w.KW
+	simple := w.KH == 2 && w.KW == 2 && w.SH == 2 && w.SW == 2 && w.DH == 1 && w.DW == 1 &&
+		w.PadT == 0 && w.PadL == 0 && 2*w.OutH <= w.InH && 2*w.OutW <= w.InW
+	parallelFor(planes, l*k, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			in := src[p*hw : (p+1)*hw]
+			out := dst[p*l : (p+1)*l]
+			if simple && argMax2x2(out, in, w) {
+				continue
+			}
+			// The general scan: torch's loop.
+			for oh := range w.OutH {
+				h0 := oh*w.SH - w.PadT
+				h1 := min(h0+(w.KH-1)*w.DH+1, w.InH)
+				for h0 < 0 {
+					h0 += w.DH
+				}
+				for ow := range w.OutW {
+					w0 := ow*w.SW - w.PadL
+					w1 := min(w0+(w.KW-1)*w.DW+1, w.InW)
+					for w0 < 0 {
+						w0 += w.DW
+					}
+					best := h0*w.InW + w0
+					m := T(math.Inf(-1))
+					for ih := h0; ih < h1; ih += w.DH {
+						for iw := w0; iw < w1; iw += w.DW {
+							i := ih*w.InW + iw
+							if v := in[i]; v > m || v != v {
+								m, best = v, i
+							}
+						}
+					}
+					out[oh*w.OutW+ow] = int64(best)
+				}
+			}
+		}
+	})
+}
+
+// argMax2x2 is windowArgMax2d for 2×2 windows at stride 2 without padding
+// or dilation (the usual max pool), one output row at a time: asm's
+// ArgMax2x2 for float32 (AVX2, or a loop without data-dependent branches)
+// makes the same choice among ties and NaNs as the general scan, which
+// float64 planes and planes too large for int32 positions take.
+func argMax2x2[T float32 | float64](out []int64, in []T, w backend.Window2d) bool {
+	f32, ok := any(in).([]float32)
+	if !ok || len(in) >= math.MaxInt32 {
+		return false
+	}
+	for oh := range w.OutH {
+		asm.ArgMax2x2(out[oh*w.OutW:(oh+1)*w.OutW], f32[2*oh*w.InW:(2*oh+1)*w.InW], f32[(2*oh+1)*w.InW:(2*oh+2)*w.InW],
+			int32(2*oh*w.InW), int32((2*oh+1)*w.InW))
+	}
+	return true
+}
