@@ -33,3 +33,35 @@ func TestCUDADeferredIndexError(t *testing.T) {
 		t.Fatalf("the next read: %v", got)
 	}
 }
+
+// TestCUDAWindowOps: the window ops on CUDA (composite fallbacks until the
+// backend has window kernels) give the CPU's results.
+func TestCUDAWindowOps(t *testing.T) {
+	dev, err := tensor.ParseDevice("cuda")
+	if err != nil {
+		t.Skipf("no CUDA device: %v", err)
+	}
+	g := tensor.NewGenerator(9)
+	for _, w := range []tensor.Window2d{
+		{InH: 6, InW: 7, OutH: 3, OutW: 4, KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1},
+		{InH: 5, InW: 6, OutH: 3, OutW: 3, KH: 3, KW: 2, SH: 2, SW: 2, PadT: 1, PadL: 1, DH: 1, DW: 2},
+	} {
+		x := tensor.RandN(g, []int{2, 3, w.InH, w.InW})
+		cols := tensor.RandN(g, []int{2, 3, w.KH * w.KW, w.OutH * w.OutW})
+		for _, c := range []struct {
+			op       string
+			cpu, gpu *tensor.Tensor
+		}{
+			{"Unfold2d", tensor.Unfold2d(x, w), tensor.Unfold2d(x.To(dev), w)},
+			{"Fold2d", tensor.Fold2d(cols, w), tensor.Fold2d(cols.To(dev), w)},
+			{"WindowArgMax2d", tensor.WindowArgMax2d(x, w), tensor.WindowArgMax2d(x.To(dev), w)},
+		} {
+			a, b := c.cpu.Cast(tensor.Float64).Float64s(), c.gpu.Cast(tensor.Float64).Float64s()
+			for i := range a {
+				if d := a[i] - b[i]; d > 1e-5 || d < -1e-5 {
+					t.Fatalf("%s %+v: element %d: CPU %v, CUDA %v", c.op, w, i, a[i], b[i])
+				}
+			}
+		}
+	}
+}
