@@ -155,6 +155,8 @@ var (
 	opGather       *opDef
 	opIndexSelect  *opDef
 	opScatterAdd   *opDef
+	opUnfold2d     *opDef
+	opFold2d       *opDef
 	opEq           *opDef
 	opNe           *opDef
 	opLt           *opDef
@@ -442,6 +444,15 @@ func init() {
 	}, func(c *ctx) []*Var {
 		return []*Var{c.g, c.g.Gather(c.a.axis, c.a.idx)}
 	})
+
+	// Unfold2d (im2col) and Fold2d (col2im) are linear and each other's
+	// adjoint.
+	opUnfold2d = def("Unfold2d", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
+		return tensor.Unfold2d(x[0], a.win)
+	}, func(c *ctx) []*Var { return []*Var{apply(opFold2d, attrs{win: c.a.win}, c.g)} })
+	opFold2d = def("Fold2d", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
+		return tensor.Fold2d(x[0], a.win)
+	}, func(c *ctx) []*Var { return []*Var{apply(opUnfold2d, attrs{win: c.a.win}, c.g)} })
 
 	// Not differentiable: their outputs are integers or booleans.
 	opEq = def("Eq", two((*tensor.Tensor).Eq), nil)

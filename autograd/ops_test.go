@@ -46,6 +46,10 @@ type gradCase struct {
 	noBroadcast bool
 }
 
+// testWindow has padding, stride, dilation and a non-square kernel: 5×6
+// planes, 3×2 kernel, stride 2, padding 1, dilation (1, 2) → 3×3 outputs.
+var testWindow = tensor.Window2d{InH: 5, InW: 6, OutH: 3, OutW: 3, KH: 3, KW: 2, SH: 2, SW: 2, PadT: 1, PadL: 1, DH: 1, DW: 2}
+
 func idx(v []int64, shape ...int) *tensor.Tensor { return tensor.FromSlice(v, shape...) }
 
 var gradCases = []gradCase{
@@ -137,6 +141,15 @@ var gradCases = []gradCase{
 	}, false, false, nil, false},
 	{"ScatterAdd", [][]int{{3, 4}, {3, 2}}, func(x ...*autograd.Var) *autograd.Var {
 		return x[0].ScatterAdd(1, idx([]int64{3, 0, 0, 0, 2, 1}, 3, 2), x[1])
+	}, false, false, nil, false},
+	{"Unfold2d", [][]int{{2, 3, 5, 6}}, func(x ...*autograd.Var) *autograd.Var {
+		return x[0].Unfold2d(testWindow).Square()
+	}, false, false, nil, false},
+	{"Unfold2d", [][]int{{1, 2, 4, 4}}, func(x ...*autograd.Var) *autograd.Var {
+		return x[0].Unfold2d(tensor.Window2d{InH: 4, InW: 4, OutH: 3, OutW: 3, KH: 2, KW: 2, SH: 1, SW: 1, DH: 1, DW: 1})
+	}, false, false, nil, false},
+	{"Fold2d", [][]int{{2, 3, 6, 9}}, func(x ...*autograd.Var) *autograd.Var {
+		return x[0].Fold2d(testWindow).Square()
 	}, false, false, nil, false},
 }
 
