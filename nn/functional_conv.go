@@ -2,37 +2,39 @@ package nn
 
 // Convolution as data movement plus one matrix product (im2col).
 //
-// Every convolution and pooling window here is read through one Int64 index
-// tensor per geometry. For a convolution of an input of spatial size H×W into
-// an output of size OH×OW with a kh×kw kernel, the index has K·L entries
-// (K = kh·kw kernel taps, L = OH·OW output positions); entry k·L + l is the
-// flat position (row·W + col) of the input element that tap k of output
-// position l reads. A tap that falls into zero padding reads position H·W,
-// one extra element appended to each flattened plane (a zero for
-// convolutions and average pools, −∞ for max pools); reflect, replicate and
-// circular padding map the tap to the input element that the padding would
-// copy, so they need no extra element at all.
+// With zero padding a convolution's windows come from tensor.Unfold2d:
+// for an input of spatial size H×W, an output of size OH×OW and a kh×kw
+// kernel, the columns [N, C, K, L] (K = kh·kw taps, L = OH·OW positions)
+// hold in entry (n, c, k, l) the element that tap k of output position l
+// reads from plane (n, c). Unfold2d stores them batch-inner, so that
+// [C·K, N·L] is a view and the convolution is one product per group,
+// weight [out, C·K] times columns [C·K, N·L]; the [out, N, OH, OW] result
+// is returned as a permuted view. The adjoint of Unfold2d is Fold2d
+// (col2im): autograd's rule for the one is the other, so gradients, and
+// gradients of gradients, need nothing else. Pools reduce the columns over
+// the K axis (average) or pick from the input at tensor.WindowArgMax2d's
+// positions (max).
 //
-// The forward pass is then: flatten the planes to [N, C, H·W] (append the
-// padding element when some tap needs it), IndexSelect along the flat axis
-// to get the columns [N, C, K·L] = [N, C·K, L], and multiply by the weight
-// reshaped to [out, C·K]: the product [N, out, L] is already in NCHW order.
-// Groups split C and out into G blocks and make the product a batch over
-// groups. Pools reduce the columns over the K axis instead (Max, or Sum and a
-// divisor). No Go loop touches the data: the index is built once per
-// geometry and cached (see convIndexCache), and the ops are autograd ops, so
-// gradients — and gradients of gradients — come from their table rules: the
-// adjoint of the IndexSelect is the ScatterAdd that col2im needs.
+// Reflect, replicate and circular padding, and the adaptive pools, read
+// their windows through one Int64 index tensor per geometry instead: entry
+// k·L + l is the flat position (row·W + col) of the input element that tap
+// k of output position l reads; the padding modes map a tap outside the
+// input to the element the padding would copy; a fill value (−∞, say)
+// reads position H·W, one element appended to each flattened plane. The
+// index is built once per geometry and cached (see convIndexCache), and an
+// IndexSelect along the flat axis gives the columns [N, C, K·L], which the
+// product multiplies per batch element; the adjoint of the IndexSelect is
+// the ScatterAdd that col2im needs.
 //
-// ConvTranspose2d is the adjoint of Conv2d, computed as such (col2im): the
-// weight multiplies the input into columns [N, out·K, H·W], and a ScatterAdd
-// with the index of the matching forward convolution (the one whose input is
+// ConvTranspose2d is the adjoint of Conv2d, computed as such: the weight
+// multiplies the input into columns [N, out·K, H·W], and Fold2d with the
+// geometry of the matching forward convolution (the one whose input is
 // the transposed convolution's output) adds every column entry into its
 // output position. This does the same number of multiplications as the
-// forward convolution; the alternative — a direct convolution over the input
-// dilated by the stride — would multiply stride² times as many zeros. The
-// ScatterAdd is deterministic: the CPU kernel splits the work along batch or
-// channels, so each output element is summed by one goroutine in order.
+// forward convolution; the alternative — a direct convolution over the
+// input dilated by the stride — would multiply stride² times as many
+// zeros. Fold2d sums each element in a fixed order, so results do not
+// depend on the number of threads.
 
 import (
 	"fmt"
@@ -305,9 +307,20 @@ func (g convGeom) index() convIndexEntry {
 	return got.(convIndexEntry)
 }
 
+// window is g as a zero-padded tensor.Window2d (its mode aside).
+func (g convGeom) window() tensor.Window2d {
+	return tensor.Window2d{InH: g.inH, InW: g.inW, OutH: g.outH, OutW: g.outW, KH: g.kH, KW: g.kW,
+		SH: g.sH, SW: g.sW, PadT: g.pT, PadL: g.pL, DH: g.dH, DW: g.dW}
+}
+
 // im2col returns the windows of x [N, C, H, W] as [N, C, K, L], reading
-// fill where a window reaches into zero padding.
+// fill where a window reaches into zero padding. Zero padding is one
+// Unfold2d op (direct kernels on the CPU); the other modes and fills go
+// through the index.
 func im2col(x *autograd.Var, g convGeom, fill float64) *autograd.Var {
+	if g.mode == PadZeros && fill == 0 {
+		return x.Unfold2d(g.window())
+	}
 	s := x.Shape()
 	n, c := s[0], s[1]
 	e := g.index()
@@ -439,6 +452,28 @@ func conv2d(op string, x, weight, bias *autograd.Var, s conv2dSpec) *autograd.Va
 		pT: s.pad[0], pL: s.pad[2], dH: s.dilation[0], dW: s.dilation[1], mode: s.mode, dev: x.Data.Device()}
 	k, l := kh*kw, oh*ow
 	cols := im2col(x, geom, 0) // [N, C, K, L]
+	if n > 1 && cols.Data.Permute(1, 2, 0, 3).IsContiguous() {
+		// Unfold2d's batch-inner columns: the whole batch is one
+		// C·K × N·L matrix, so the convolution is one large product
+		// (per group) instead of N small ones, and so are both
+		// products of its backward pass (the weight's gradient needs
+		// no sum over the batch). The [out, N, ...] product is
+		// returned as a permuted view, which the next op reads in place.
+		ckn := cols.Permute(1, 2, 0, 3)
+		var out *autograd.Var
+		if g == 1 {
+			// [out, C·K] @ [C·K, N·L] → [out, N·L]
+			out = weight.Reshape(o, c*k).MatMul(ckn.Reshape(c*k, n*l))
+		} else {
+			// [G, out/G, C/G·K] @ [G, C/G·K, N·L] → [G, out/G, N·L]
+			out = weight.Reshape(g, o/g, cg*k).MatMul(ckn.Reshape(g, cg*k, n*l))
+		}
+		out = out.Reshape(o, n, oh, ow).Permute(1, 0, 2, 3)
+		if bias != nil {
+			out = out.Add(bias.Reshape(1, o, 1, 1))
+		}
+		return out
+	}
 	var out *autograd.Var
 	if g == 1 {
 		// [out, C·K] @ [N, C·K, L] → [N, out, L]
@@ -515,8 +550,7 @@ func convTranspose2d(op string, x, weight, bias *autograd.Var, s conv2dSpec) *au
 	// the output element that tap reads.
 	geom := convGeom{inH: oh, inW: ow, outH: h, outW: w, kH: kh, kW: kw, sH: s.stride[0], sW: s.stride[1],
 		pT: s.pad[0], pL: s.pad[2], dH: s.dilation[0], dW: s.dilation[1], mode: PadZeros, dev: x.Data.Device()}
-	e := geom.index()
-	k, l, m := kh*kw, h*w, oh*ow
+	k, l := kh*kw, h*w
 	var cols *autograd.Var
 	if g == 1 {
 		// [out·K, C] @ [N, C, L] → [N, out·K, L]
@@ -525,17 +559,7 @@ func convTranspose2d(op string, x, weight, bias *autograd.Var, s conv2dSpec) *au
 		// [G, out/G·K, C/G] @ [N, G, C/G, L] → [N, G, out/G·K, L]
 		cols = weight.Reshape(g, c/g, og*k).Transpose(1, 2).MatMul(x.Reshape(n, g, c/g, l))
 	}
-	cols = cols.Reshape(n, o, k*l)
-	size := m
-	if e.padded {
-		size++ // a dump for the entries cropped by padding
-	}
-	z := autograd.Const(tensor.Zeros([]int{n, o, size}, tensor.WithDType(x.DType()), tensor.WithDevice(geom.dev)))
-	out := z.ScatterAdd(2, e.idx.Reshape(1, 1, k*l).Expand(n, o, k*l), cols)
-	if e.padded {
-		out = out.Narrow(2, 0, m)
-	}
-	out = out.Reshape(n, o, oh, ow)
+	out := cols.Reshape(n, o, k, l).Fold2d(geom.window()) // [N, out, oh, ow]
 	if bias != nil {
 		out = out.Add(bias.Reshape(1, o, 1, 1))
 	}

@@ -1,15 +1,15 @@
 package nn
 
-// Pooling reads its windows through the same cached index as convolution
-// (functional_conv.go) and reduces them over the window axis.
+// Pooling reads its windows as convolution does (functional_conv.go) and
+// reduces them over the window axis.
 //
-// Max pooling finds each window's first maximum (a NaN counts as the
-// maximum, as in torch) without recording a graph, then gathers the input
-// at those positions: the gradient goes to one element per window, the
-// first of any tie, exactly as torch's max_pool2d sends it, and the
-// backward pass is one scatter of the output's size. Padding reads −∞, so
-// it never wins over a real element. Adaptive max pooling takes autograd's
-// Max over its windows instead, whose gradient splits ties evenly.
+// Max pooling asks tensor.WindowArgMax2d for the position of each window's
+// maximum, chosen as torch's max_pool2d chooses it (the first of equal
+// maxima; a NaN wins, the last of several), then gathers the input at
+// those positions: the gradient goes to one element per window, the one
+// torch sends it to, and the backward pass is one scatter of the output's
+// size. Padding never wins. Adaptive max pooling takes autograd's Max over
+// its windows instead, whose gradient splits ties evenly.
 
 import (
 	"fmt"
@@ -170,19 +170,8 @@ func maxPool2d(op string, x *autograd.Var, s poolSpec) *autograd.Var {
 	xs := x4.Shape()
 	n, c := xs[0], xs[1]
 	g := s.geom(op, x4, xs[2], xs[3])
-	e := g.index()
-	k, l := g.kH*g.kW, g.outH*g.outW
-	flat := x4.Reshape(n, c, g.inH*g.inW)
-	if e.padded {
-		pad := tensor.Full([]int{1, 1, 1}, convNegInf, tensor.WithDType(x.DType()), tensor.WithDevice(g.dev)).Expand(n, c, 1)
-		flat = autograd.Cat([]*autograd.Var{flat, autograd.Const(pad)}, 2)
-	}
-	// The window position of each maximum, then its position in flat:
-	// index entry pos·L + j of window j.
-	pos := flat.Data.IndexSelect(2, e.idx).Reshape(n, c, k, l).ArgMax(2) // [N, C, L]
-	sel := pos.MulScalar(float64(l)).Add(tensor.Arange(0, float64(l), 1, tensor.WithDType(tensor.Int64), tensor.WithDevice(g.dev)))
-	at := e.idx.IndexSelect(0, sel.Reshape(-1)).Reshape(n, c, l)
-	return undo(flat.Gather(2, at).Reshape(n, c, g.outH, g.outW))
+	at := tensor.WindowArgMax2d(x4.Data, g.window()).Reshape(n, c, g.outH*g.outW)
+	return undo(x4.Reshape(n, c, g.inH*g.inW).Gather(2, at).Reshape(n, c, g.outH, g.outW))
 }
 
 // avgDivisorKey names the divisors of an average pool's windows.
