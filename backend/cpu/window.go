@@ -80,15 +80,34 @@ func (*Backend) Unfold2d(dst backend.Buffer, dOff int, ds backend.ColStrides, sr
 	db, sb := winBuffers(op, dst, dOff, span, src, sOff, planes)
 	switch db.dt {
 	case backend.Float32:
-		unfold2d(db.F32[dOff:dOff+span], ds, sb.F32[sOff:sOff+planes], n, c, w)
+		unfold2d(db.F32[dOff:dOff+span], ds, sb.F32[sOff:sOff+planes], n, c, w, asm.CopyRows)
 	case backend.Float64:
-		unfold2d(db.F64[dOff:dOff+span], ds, sb.F64[sOff:sOff+planes], n, c, w)
+		unfold2d(db.F64[dOff:dOff+span], ds, sb.F64[sOff:sOff+planes], n, c, w, copyRows)
 	default:
 		panic(fmt.Sprintf("cpu: %s on %v not supported", op, db.dt))
 	}
 }
 
-func unfold2d[T float32 | float64](dst []T, ds backend.ColStrides, src []T, n, c int, w backend.Window2d) {
+// rowsFunc moves a block of rows×width elements between strided layouts
+// (asm.CopyRows, asm.AddRows).
+type rowsFunc[T float32 | float64] func(dst []T, dstStride int, src []T, srcStride, rows, width int)
+
+func copyRows(dst []float64, dstStride int, src []float64, srcStride, rows, width int) {
+	for r := range rows {
+		copy(dst[r*dstStride:][:width], src[r*srcStride:][:width])
+	}
+}
+
+func addRows(dst []float64, dstStride int, src []float64, srcStride, rows, width int) {
+	for r := range rows {
+		d, s := dst[r*dstStride:][:width], src[r*srcStride:][:width]
+		for j := range d {
+			d[j] += s[j]
+		}
+	}
+}
+
+func unfold2d[T float32 | float64](dst []T, ds backend.ColStrides, src []T, n, c int, w backend.Window2d, copyRows rowsFunc[T]) {
 	k, l, hw := w.KH*w.KW, w.OutH*w.OutW, w.InH*w.InW
 	// One task per (plane, tap): a block of L outputs, taken in the order
 	// of dst when it is batch-inner ([C, K, N, L]) so that writes stream;
@@ -112,15 +131,23 @@ func unfold2d[T float32 | float64](dst []T, ds backend.ColStrides, src []T, n, c
 			clo, chi := winCols(w.OutW, w.SW, colOff, w.InW)
 			clear(out[:rlo*w.OutW])
 			clear(out[rhi*w.OutW:])
+			if clo > 0 || chi < w.OutW {
+				for oh := rlo; oh < rhi; oh++ {
+					o := out[oh*w.OutW : (oh+1)*w.OutW]
+					clear(o[:clo])
+					clear(o[chi:])
+				}
+			}
+			if rlo >= rhi || clo >= chi {
+				continue
+			}
+			if w.SW == 1 {
+				copyRows(out[rlo*w.OutW+clo:], w.OutW, in[(rlo*w.SH+rowOff)*w.InW+clo+colOff:], w.SH*w.InW, rhi-rlo, chi-clo)
+				continue
+			}
 			for oh := rlo; oh < rhi; oh++ {
 				o := out[oh*w.OutW : (oh+1)*w.OutW]
 				row := in[(oh*w.SH+rowOff)*w.InW:]
-				clear(o[:clo])
-				clear(o[chi:])
-				if w.SW == 1 {
-					copy(o[clo:chi], row[clo+colOff:chi+colOff])
-					continue
-				}
 				for ow := clo; ow < chi; ow++ {
 					o[ow] = row[ow*w.SW+colOff]
 				}
@@ -136,13 +163,9 @@ func (*Backend) Fold2d(dst backend.Buffer, dOff int, src backend.Buffer, sOff in
 	db, sb := winBuffers(op, dst, dOff, planes, src, sOff, span)
 	switch db.dt {
 	case backend.Float32:
-		fold2d(db.F32[dOff:dOff+planes], sb.F32[sOff:sOff+span], ss, n, c, w, asm.Add)
+		fold2d(db.F32[dOff:dOff+planes], sb.F32[sOff:sOff+span], ss, n, c, w, asm.AddRows)
 	case backend.Float64:
-		fold2d(db.F64[dOff:dOff+planes], sb.F64[sOff:sOff+span], ss, n, c, w, func(d, a, b []float64) {
-			for i := range d {
-				d[i] = a[i] + b[i]
-			}
-		})
+		fold2d(db.F64[dOff:dOff+planes], sb.F64[sOff:sOff+span], ss, n, c, w, addRows)
 	default:
 		panic(fmt.Sprintf("cpu: %s on %v not supported", op, db.dt))
 	}
@@ -153,7 +176,7 @@ func (*Backend) Fold2d(dst backend.Buffer, dOff int, src backend.Buffer, sOff in
 // planes among workers. With batch-inner columns ([C, K, N, L]) a worker
 // takes a run of planes of one channel and goes tap by tap over the run,
 // so that its reads stream.
-func fold2d[T float32 | float64](dst, src []T, ss backend.ColStrides, n, c int, w backend.Window2d, add func(d, a, b []T)) {
+func fold2d[T float32 | float64](dst, src []T, ss backend.ColStrides, n, c int, w backend.Window2d, addRows rowsFunc[T]) {
 	k, l, hw := w.KH*w.KW, w.OutH*w.OutW, w.InH*w.InW
 	inner := ss.N < ss.K
 	parallelFor(n*c, k*l, func(lo, hi int) {
@@ -177,19 +200,21 @@ func fold2d[T float32 | float64](dst, src []T, ss backend.ColStrides, n, c int, 
 				if clo >= chi {
 					continue
 				}
+				if rlo >= rhi {
+					continue
+				}
 				for j := range run {
 					p := (n0+j)*c + ci
 					out := dst[p*hw : (p+1)*hw]
 					at := (n0+j)*ss.N + ci*ss.C + tap*ss.K
 					cols := src[at : at+l]
+					if w.SW == 1 {
+						addRows(out[(rlo*w.SH+rowOff)*w.InW+clo+colOff:], w.SH*w.InW, cols[rlo*w.OutW+clo:], w.OutW, rhi-rlo, chi-clo)
+						continue
+					}
 					for oh := rlo; oh < rhi; oh++ {
 						cr := cols[oh*w.OutW : (oh+1)*w.OutW]
 						row := out[(oh*w.SH+rowOff)*w.InW:]
-						if w.SW == 1 {
-							r := row[clo+colOff : chi+colOff]
-							add(r, r, cr[clo:chi])
-							continue
-						}
 						for ow := clo; ow < chi; ow++ {
 							row[ow*w.SW+colOff] += cr[ow]
 						}

@@ -499,6 +499,55 @@ func ArgMax2x2(out []int64, r0, r1 []float32, pos0, pos1 int32) {
 	}
 }
 
+// CopyRows copies a block of rows×width floats between strided layouts:
+//
+//	for r := range rows { copy(dst[r*dstStride:][:width], src[r*srcStride:][:width]) }
+//
+// dstStride must be at least width (rows of dst do not overlap).
+func CopyRows(dst []float32, dstStride int, src []float32, srcStride, rows, width int) {
+	if !checkRows("CopyRows", len(dst), dstStride, len(src), srcStride, rows, width) {
+		return
+	}
+	if Accelerated() {
+		copyRowsAVX2(dst, dstStride, src, srcStride, rows, width)
+		return
+	}
+	copyRowsGo(dst, dstStride, src, srcStride, rows, width)
+}
+
+// AddRows adds a block of rows×width floats into another:
+//
+//	for r := range rows { for j := range width { dst[r*dstStride+j] += src[r*srcStride+j] } }
+//
+// dstStride must be at least width (rows of dst do not overlap).
+func AddRows(dst []float32, dstStride int, src []float32, srcStride, rows, width int) {
+	if !checkRows("AddRows", len(dst), dstStride, len(src), srcStride, rows, width) {
+		return
+	}
+	if Accelerated() {
+		addRowsAVX2(dst, dstStride, src, srcStride, rows, width)
+		return
+	}
+	addRowsGo(dst, dstStride, src, srcStride, rows, width)
+}
+
+// checkRows panics unless the blocks fit their slices, and reports whether
+// there is anything to do.
+func checkRows(op string, nd, dstStride, ns, srcStride, rows, width int) bool {
+	if rows < 0 || width < 0 || dstStride < width || srcStride < 0 {
+		panic("asm." + op + ": invalid block: rows " + strconv.Itoa(rows) + ", width " + strconv.Itoa(width) +
+			", strides " + strconv.Itoa(dstStride) + " and " + strconv.Itoa(srcStride))
+	}
+	if rows == 0 || width == 0 {
+		return false
+	}
+	if (rows-1)*dstStride+width > nd || (rows-1)*srcStride+width > ns {
+		panic("asm." + op + ": block of " + strconv.Itoa(rows) + "×" + strconv.Itoa(width) + " does not fit slices of " +
+			strconv.Itoa(nd) + " and " + strconv.Itoa(ns))
+	}
+	return true
+}
+
 func check2(op string, n, m int) {
 	if n != m {
 		lengthPanic(op, n, m, -1)

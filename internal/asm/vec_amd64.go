@@ -153,3 +153,15 @@ func f32ToBF16AVX2(dst []uint16, src []float32)
 
 // argMax2x2AVX2 is ArgMax2x2 for len(out) a multiple of 4.
 func argMax2x2AVX2(out []int64, r0 []float32, r1 []float32, pos0 int32, pos1 int32)
+
+// copyRowsAVX2 sets dst[r*dstStride+j] = src[r*srcStride+j]
+// for r < rows and j < width; the caller checks the bounds.
+//
+//go:noescape
+func copyRowsAVX2(dst []float32, dstStride int, src []float32, srcStride int, rows int, width int)
+
+// addRowsAVX2 adds src[r*srcStride+j] to dst[r*dstStride+j]
+// for r < rows and j < width; the caller checks the bounds.
+//
+//go:noescape
+func addRowsAVX2(dst []float32, dstStride int, src []float32, srcStride int, rows int, width int)

@@ -3432,3 +3432,97 @@ DATA vecconst_eight<>+20(SB)/4, $0x00000008
 DATA vecconst_eight<>+24(SB)/4, $0x00000008
 DATA vecconst_eight<>+28(SB)/4, $0x00000008
 GLOBL vecconst_eight<>(SB), RODATA|NOPTR, $32
+
+// func copyRowsAVX2(dst []float32, dstStride int, src []float32, srcStride int, rows int, width int)
+// Requires: AVX
+TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-80
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    src_base+32(FP), CX
+	MOVQ    dstStride+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    srcStride+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    rows+64(FP), SI
+	MOVQ    width+72(FP), DI
+	MOVQ    DI, R8
+	ANDQ    $-8, R8
+	MOVQ    R8, R9
+	SUBQ    DI, R9
+	LEAQ    vecconst_tailmask<>+0(SB), R10
+	VMOVUPS 32(R10)(R9*4), Y0
+
+row:
+	TESTQ SI, SI
+	JZ    done
+	XORQ  R9, R9
+
+vec:
+	CMPQ    R9, R8
+	JAE     tail
+	VMOVUPS (CX)(R9*4), Y1
+	VMOVUPS Y1, (AX)(R9*4)
+	ADDQ    $0x08, R9
+	JMP     vec
+
+tail:
+	CMPQ       R9, DI
+	JAE        next
+	VMASKMOVPS (CX)(R9*4), Y0, Y1
+	VMASKMOVPS Y1, Y0, (AX)(R9*4)
+
+next:
+	ADDQ DX, AX
+	ADDQ BX, CX
+	DECQ SI
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func addRowsAVX2(dst []float32, dstStride int, src []float32, srcStride int, rows int, width int)
+// Requires: AVX
+TEXT ·addRowsAVX2(SB), NOSPLIT, $0-80
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+32(FP), CX
+	MOVQ dstStride+24(FP), DX
+	SHLQ $0x02, DX
+	MOVQ srcStride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ rows+64(FP), SI
+	MOVQ width+72(FP), DI
+	MOVQ DI, R8
+	ANDQ $-8, R8
+
+row:
+	TESTQ SI, SI
+	JZ    done
+	XORQ  R9, R9
+
+vec:
+	CMPQ    R9, R8
+	JAE     tail
+	VMOVUPS (CX)(R9*4), Y0
+	VADDPS  (AX)(R9*4), Y0, Y0
+	VMOVUPS Y0, (AX)(R9*4)
+	ADDQ    $0x08, R9
+	JMP     vec
+
+tail:
+	CMPQ   R9, DI
+	JAE    next
+	VMOVSS (CX)(R9*4), X0
+	VADDSS (AX)(R9*4), X0, X0
+	VMOVSS X0, (AX)(R9*4)
+	INCQ   R9
+	JMP    tail
+
+next:
+	ADDQ DX, AX
+	ADDQ BX, CX
+	DECQ SI
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET

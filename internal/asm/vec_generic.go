@@ -328,3 +328,18 @@ func b2i(b bool) int64 {
 	}
 	return i
 }
+
+func copyRowsGo(dst []float32, dstStride int, src []float32, srcStride, rows, width int) {
+	for r := range rows {
+		copy(dst[r*dstStride:][:width], src[r*srcStride:][:width])
+	}
+}
+
+func addRowsGo(dst []float32, dstStride int, src []float32, srcStride, rows, width int) {
+	for r := range rows {
+		d, s := dst[r*dstStride:][:width], src[r*srcStride:][:width]
+		for j := range d {
+			d[j] += s[j]
+		}
+	}
+}

@@ -41,3 +41,9 @@ func expShiftSumAVX2(dst, src []float32, shift float32) (float64, int) {
 func argMax2x2AVX2(out []int64, r0, r1 []float32, pos0, pos1 int32) {
 	argMax2x2Go(out, r0, r1, pos0, pos1)
 }
+func copyRowsAVX2(dst []float32, dstStride int, src []float32, srcStride, rows, width int) {
+	copyRowsGo(dst, dstStride, src, srcStride, rows, width)
+}
+func addRowsAVX2(dst []float32, dstStride int, src []float32, srcStride, rows, width int) {
+	addRowsGo(dst, dstStride, src, srcStride, rows, width)
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -975,4 +976,64 @@ func TestArgMax2x2(t *testing.T) {
 		}
 	}()
 	ArgMax2x2(make([]int64, 4), make([]float32, 8), make([]float32, 7), 0, 0)
+}
+
+// TestRows checks CopyRows and AddRows against the loops, for widths 0 to
+// 40 (every remainder of 8), several strides and unaligned starts, and
+// that nothing outside the block changes.
+func TestRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	both(t, func(t *testing.T) {
+		for width := 0; width <= 40; width++ {
+			for _, rows := range []int{0, 1, 3} {
+				for _, pad := range []int{0, 1, 5} {
+					ds, ss := width+pad, width+2*pad+1
+					for _, add := range []bool{false, true} {
+						off := rng.IntN(8)
+						dst := make([]float32, off+rows*ds+8)
+						src := make([]float32, off+rows*ss+8)
+						for i := range dst {
+							dst[i] = float32(rng.NormFloat64())
+						}
+						for i := range src {
+							src[i] = float32(rng.NormFloat64())
+						}
+						want := slices.Clone(dst)
+						for r := range rows {
+							for j := range width {
+								if add {
+									want[off+r*ds+j] += src[off+r*ss+j]
+								} else {
+									want[off+r*ds+j] = src[off+r*ss+j]
+								}
+							}
+						}
+						if add {
+							AddRows(dst[off:], ds, src[off:], ss, rows, width)
+						} else {
+							CopyRows(dst[off:], ds, src[off:], ss, rows, width)
+						}
+						if !slices.Equal(dst, want) {
+							t.Fatalf("add=%v rows %d width %d strides %d, %d: got %v, want %v", add, rows, width, ds, ss, dst, want)
+						}
+					}
+				}
+			}
+		}
+	})
+	for name, f := range map[string]func(){
+		"short dst":    func() { CopyRows(make([]float32, 10), 5, make([]float32, 20), 5, 3, 5) },
+		"short src":    func() { AddRows(make([]float32, 20), 5, make([]float32, 10), 5, 3, 5) },
+		"narrow dst":   func() { CopyRows(make([]float32, 20), 3, make([]float32, 20), 5, 2, 5) },
+		"negative row": func() { CopyRows(nil, 0, nil, 0, -1, 0) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
 }

@@ -29,6 +29,7 @@ func main() {
 	softmaxKernels()
 	conversionKernels()
 	poolKernels()
+	rowKernels()
 
 	Generate()
 }
@@ -1262,4 +1263,83 @@ func poolKernels() {
 	Label("pool_done")
 	VZEROUPPER()
 	RET()
+}
+
+// rowKernels emits copyRowsAVX2 and addRowsAVX2: rows of width floats
+// between two strided 2-D blocks (im2col and col2im move rows of a
+// convolution's output width, often shorter than 32). Each row is vectors
+// of 8, then the width's remainder: one masked vector for the copy, single
+// floats for the add (there a masked load and store of dst took twice as
+// long as the whole row's scalar tail: 1.4 against 0.65 ms for one col2im
+// of a CNN's second convolution).
+func rowKernels() {
+	for _, add := range []bool{false, true} {
+		name, verb := "copyRowsAVX2", "sets dst[r*dstStride+j] = src[r*srcStride+j]"
+		if add {
+			name, verb = "addRowsAVX2", "adds src[r*srcStride+j] to dst[r*dstStride+j]"
+		}
+		TEXT(name, NOSPLIT, "func(dst []float32, dstStride int, src []float32, srcStride int, rows int, width int)")
+		Pragma("noescape")
+		Doc(name+" "+verb, "for r < rows and j < width; the caller checks the bounds.")
+		d := Load(Param("dst").Base(), GP64())
+		sp := Load(Param("src").Base(), GP64())
+		ds := Load(Param("dstStride"), GP64())
+		SHLQ(U8(2), ds)
+		ss := Load(Param("srcStride"), GP64())
+		SHLQ(U8(2), ss)
+		rows := Load(Param("rows"), GP64())
+		width := Load(Param("width"), GP64())
+		n8 := GP64()
+		MOVQ(width, n8)
+		ANDQ(I32(-8), n8)
+		var mask VecVirtual
+		if !add {
+			r := GP64()
+			MOVQ(n8, r)
+			SUBQ(width, r) // −(width mod 8)
+			tab := GP64()
+			LEAQ(maskTable(), tab)
+			mask = YMM()
+			VMOVUPS(Mem{Base: tab, Index: r, Scale: 4, Disp: 32}, mask)
+		}
+		i := GP64()
+		Label("row")
+		TESTQ(rows, rows)
+		JZ(LabelRef("done"))
+		XORQ(i, i)
+		Label("vec")
+		CMPQ(i, n8)
+		JAE(LabelRef("tail"))
+		y := YMM()
+		VMOVUPS(Mem{Base: sp, Index: i, Scale: 4}, y)
+		if add {
+			VADDPS(Mem{Base: d, Index: i, Scale: 4}, y, y)
+		}
+		VMOVUPS(y, Mem{Base: d, Index: i, Scale: 4})
+		ADDQ(U8(8), i)
+		JMP(LabelRef("vec"))
+		Label("tail")
+		CMPQ(i, width)
+		JAE(LabelRef("next"))
+		if add {
+			x := XMM()
+			VMOVSS(Mem{Base: sp, Index: i, Scale: 4}, x)
+			VADDSS(Mem{Base: d, Index: i, Scale: 4}, x, x)
+			VMOVSS(x, Mem{Base: d, Index: i, Scale: 4})
+			INCQ(i)
+			JMP(LabelRef("tail"))
+		} else {
+			t := YMM()
+			VMASKMOVPS(Mem{Base: sp, Index: i, Scale: 4}, mask, t)
+			VMASKMOVPS(t, mask, Mem{Base: d, Index: i, Scale: 4})
+		}
+		Label("next")
+		ADDQ(ds, d)
+		ADDQ(ss, sp)
+		DECQ(rows)
+		JMP(LabelRef("row"))
+		Label("done")
+		VZEROUPPER()
+		RET()
+	}
 }
