@@ -432,3 +432,26 @@ func TestSgemmBlockSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmTransposed checks products that Sgemm computes as (Bᵀ·Aᵀ)ᵀ
+// (narrow, short C with a long depth) against the reference, on every
+// path and transposition, and that the rule picks them.
+func TestSgemmTransposed(t *testing.T) {
+	shapes := [][3]int{{32, 9, 300}, {40, 5, 400}, {64, 1, 600}, {33, 12, 270}}
+	for _, s := range shapes {
+		if !sgemmTransposes(s[0], s[1], s[2], 0) {
+			t.Fatalf("%v: not taken as transposed", s)
+		}
+	}
+	if sgemmTransposes(32, 9, 300, 1) || sgemmTransposes(256, 10, 4096, 0) || sgemmTransposes(32, 16, 300, 0) {
+		t.Fatal("transposed path taken where it should not be")
+	}
+	forEachPath(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		for x, s := range shapes {
+			tr := transCases[x%4]
+			newSgemmCase(rng, tr[0], tr[1], s[0], s[1], s[2], 1.5, 0, x%3).run(t, nil)
+			newSgemmCase(rng, tr[1], tr[0], s[0], s[1], s[2], 1, 0, 0).run(t, goParallel(3))
+		}
+	})
+}
