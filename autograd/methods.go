@@ -342,6 +342,11 @@ func (v *Var) Unfold2d(w tensor.Window2d) *Var { return apply(opUnfold2d, attrs{
 // see tensor.Fold2d), the adjoint of Unfold2d.
 func (v *Var) Fold2d(w tensor.Window2d) *Var { return apply(opFold2d, attrs{win: w}, v) }
 
+// WindowMax2d returns the maximum of each window of v [N, C, H, W] as
+// [N, C, OutH, OutW] (max pooling; see tensor.WindowMax2d). The gradient
+// goes to the element each maximum came from.
+func (v *Var) WindowMax2d(w tensor.Window2d) *Var { return apply(opWindowMax2d, attrs{win: w}, v) }
+
 // ScatterAdd returns v with src added at idx along axis (see
 // tensor.ScatterAdd); gradients flow to both v and src.
 func (v *Var) ScatterAdd(axis int, idx *tensor.Tensor, src *Var) *Var {

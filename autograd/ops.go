@@ -157,6 +157,7 @@ var (
 	opScatterAdd   *opDef
 	opUnfold2d     *opDef
 	opFold2d       *opDef
+	opWindowMax2d  *opDef
 	opEq           *opDef
 	opNe           *opDef
 	opLt           *opDef
@@ -453,6 +454,24 @@ func init() {
 	opFold2d = def("Fold2d", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
 		return tensor.Fold2d(x[0], a.win)
 	}, func(c *ctx) []*Var { return []*Var{apply(opUnfold2d, attrs{win: c.a.win}, c.g)} })
+
+	// WindowMax2d keeps the positions of its maxima; the gradient goes
+	// there, one element per window (a scatter into zeros).
+	opWindowMax2d = def("WindowMax2d", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
+		m, at := tensor.WindowMax2d(x[0], a.win)
+		a.saved = at
+		return m
+	}, func(c *ctx) []*Var {
+		s, w := c.in[0].Shape(), c.a.win
+		n, ch, l := s[0], s[1], w.OutH*w.OutW
+		at := c.a.saved.Reshape(n, ch, l)
+		z := tensor.Zeros([]int{n, ch, w.InH * w.InW}, tensor.WithDType(c.in[0].DType()), tensor.WithDevice(c.in[0].Data.Device()))
+		if c.g.requiresGrad {
+			return []*Var{Const(z).ScatterAdd(2, at, c.g.Reshape(n, ch, l)).Reshape(s...)}
+		}
+		z.ScatterAdd_(2, at, c.g.Data.Reshape(n, ch, l))
+		return []*Var{Const(z.Reshape(s...))}
+	})
 
 	// Not differentiable: their outputs are integers or booleans.
 	opEq = def("Eq", two((*tensor.Tensor).Eq), nil)

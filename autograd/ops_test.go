@@ -148,6 +148,12 @@ var gradCases = []gradCase{
 	{"Unfold2d", [][]int{{1, 2, 4, 4}}, func(x ...*autograd.Var) *autograd.Var {
 		return x[0].Unfold2d(tensor.Window2d{InH: 4, InW: 4, OutH: 3, OutW: 3, KH: 2, KW: 2, SH: 1, SW: 1, DH: 1, DW: 1})
 	}, false, false, nil, false},
+	{"WindowMax2d", [][]int{{2, 3, 5, 6}}, func(x ...*autograd.Var) *autograd.Var {
+		return x[0].WindowMax2d(testWindow).Square()
+	}, false, false, nil, true},
+	{"WindowMax2d", [][]int{{1, 2, 6, 6}}, func(x ...*autograd.Var) *autograd.Var {
+		return x[0].WindowMax2d(tensor.Window2d{InH: 6, InW: 6, OutH: 3, OutW: 3, KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1})
+	}, false, false, nil, true},
 	{"Fold2d", [][]int{{2, 3, 6, 9}}, func(x ...*autograd.Var) *autograd.Var {
 		return x[0].Fold2d(testWindow).Square()
 	}, false, false, nil, false},

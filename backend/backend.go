@@ -191,10 +191,10 @@ type Window2d struct {
 type ColStrides struct{ N, C, K int }
 
 // Windows is implemented by backends with direct sliding-window kernels
-// (im2col, col2im and max pooling's argmax) over contiguous planes
+// (im2col, col2im and max pooling) over contiguous planes
 // [n, c, InH, InW], for Float32 and Float64; src and dst start at the
 // given element offsets. Package tensor builds the same results from
-// IndexSelect, ScatterAdd and ArgMax on backends without it.
+// IndexSelect, ScatterAdd, ArgMax and Gather on backends without it.
 type Windows interface {
 	// Unfold2d writes the columns of src to dst at ds: entry (n, c, k, l)
 	// is the element of plane (n, c) that tap k of output position l
@@ -205,14 +205,15 @@ type Windows interface {
 	// Unfold2d would have read from it. Each element is summed in one
 	// fixed order, so results do not depend on the worker count.
 	Fold2d(dst Buffer, dOff int, src Buffer, sOff int, ss ColStrides, n, c int, w Window2d)
-	// WindowArgMax2d writes dst (Int64) [planes, L]: the in-plane position
-	// (row·InW + column) of the maximum of each window, over the taps inside
-	// the plane in row-major tap order, as torch's max_pool2d picks it: the
-	// first of equal maxima, except that a NaN replaces any value before it
-	// (so the last NaN wins); a window whose elements are all −∞ gives its
-	// first element inside the plane. Every window must hold at least one
-	// element of the plane.
-	WindowArgMax2d(dst Buffer, dOff int, src Buffer, sOff int, planes int, w Window2d)
+	// WindowMax2d writes, for each window of the planes [planes, InH·InW]
+	// of src, its maximum to max (src's dtype) and the maximum's in-plane
+	// position (row·InW + column) to at (Int64), both [planes, L]. The
+	// maximum is taken over the taps inside the plane in row-major tap
+	// order, as torch's max_pool2d takes it: the first of equal maxima,
+	// except that a NaN replaces any value before it (so the last NaN
+	// wins); a window whose elements are all −∞ gives its first element
+	// inside the plane. Every window must hold an element of the plane.
+	WindowMax2d(max Buffer, mOff int, at Buffer, aOff int, src Buffer, sOff int, planes int, w Window2d)
 }
 
 // ErrIndexOutOfRange is wrapped by the errors of Gather, IndexSelect and

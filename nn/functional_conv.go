@@ -12,8 +12,8 @@ package nn
 // is returned as a permuted view. The adjoint of Unfold2d is Fold2d
 // (col2im): autograd's rule for the one is the other, so gradients, and
 // gradients of gradients, need nothing else. Pools reduce the columns over
-// the K axis (average) or pick from the input at tensor.WindowArgMax2d's
-// positions (max).
+// the K axis (average) or take each window's maximum with
+// tensor.WindowMax2d (max).
 //
 // Reflect, replicate and circular padding, and the adaptive pools, read
 // their windows through one Int64 index tensor per geometry instead: entry

@@ -3,12 +3,11 @@ package nn
 // Pooling reads its windows as convolution does (functional_conv.go) and
 // reduces them over the window axis.
 //
-// Max pooling asks tensor.WindowArgMax2d for the position of each window's
-// maximum, chosen as torch's max_pool2d chooses it (the first of equal
-// maxima; a NaN wins, the last of several), then gathers the input at
-// those positions: the gradient goes to one element per window, the one
-// torch sends it to, and the backward pass is one scatter of the output's
-// size. Padding never wins. Adaptive max pooling takes autograd's Max over
+// Max pooling is autograd's WindowMax2d: each window's maximum and its
+// position, chosen as torch's max_pool2d chooses it (the first of equal
+// maxima; a NaN wins, the last of several), so that the gradient goes to
+// one element per window, the one torch sends it to; the backward pass is
+// one scatter of the output's size. Padding never wins. Adaptive max pooling takes autograd's Max over
 // its windows instead, whose gradient splits ties evenly.
 
 import (
@@ -168,10 +167,8 @@ func maxPool2d(op string, x *autograd.Var, s poolSpec) *autograd.Var {
 	poolFloat(op, x)
 	x4, undo := batch4(op, x)
 	xs := x4.Shape()
-	n, c := xs[0], xs[1]
 	g := s.geom(op, x4, xs[2], xs[3])
-	at := tensor.WindowArgMax2d(x4.Data, g.window()).Reshape(n, c, g.outH*g.outW)
-	return undo(x4.Reshape(n, c, g.inH*g.inW).Gather(2, at).Reshape(n, c, g.outH, g.outW))
+	return undo(x4.WindowMax2d(g.window()))
 }
 
 // avgDivisorKey names the divisors of an average pool's windows.

@@ -83,33 +83,65 @@ func Fold2d(cols *Tensor, w Window2d) *Tensor {
 	return out.Narrow(2, 0, w.InH*w.InW).Reshape(n, c, w.InH, w.InW).Cast(store)
 }
 
-// WindowArgMax2d returns, as Int64 [N, C, OutH, OutW], the position within
-// its plane (row·InW + column) of the maximum of each window of x
-// [N, C, InH, InW], over the window's taps inside the plane, chosen as
-// torch's max_pool2d chooses it (see backend.Windows). Gathering x's
-// flattened planes at these positions gives the max pool, and its
-// gradient goes to the chosen elements. Every window must hold an element
-// of the plane (padding at most half the window).
-func WindowArgMax2d(x *Tensor, w Window2d) *Tensor {
-	const name = "WindowArgMax2d"
+// WindowMax2d returns the maximum of each window of x [N, C, InH, InW] and
+// its position within its plane (row·InW + column), both
+// [N, C, OutH, OutW] (the positions Int64), chosen as torch's max_pool2d
+// chooses them: over the window's taps inside the plane, the first of
+// equal maxima, except that a NaN replaces any value before it (see
+// backend.Windows; the composite fallback of other backends takes the
+// first NaN instead). Every window must hold an element of the plane.
+// Package autograd's WindowMax2d is the differentiable form, whose
+// gradient goes to the chosen elements.
+func WindowMax2d(x *Tensor, w Window2d) (max, at *Tensor) {
+	const name = "WindowMax2d"
 	n, c := windowInput(name, x, w, w.InH, w.InW)
 	if !x.dtype.IsFloat() {
 		fail(DTypeError, name, shapesOf(x), "input must be floating point, not %v", x.dtype)
 	}
-	if 2*w.PadT > w.KH || 2*w.PadL > w.KW || (w.OutH-1)*w.SH-w.PadT >= w.InH || (w.OutW-1)*w.SW-w.PadL >= w.InW {
-		fail(ValueError, name, shapesOf(x), "window %s has windows without an element of the input", w2s(w))
+	if oh, ow, ok := windowsHoldInput(w); !ok {
+		fail(ValueError, name, shapesOf(x), "window (%d, %d) of %s holds no element of the input", oh, ow, w2s(w))
 	}
 	xf := x.Cast(computeType(x.dtype))
 	if f, ok := windowsOf(xf.be); ok {
 		xc := xf.Contiguous()
-		out := emptyUninit(xf.be, Int64, []int{n, c, w.OutH, w.OutW})
-		f.WindowArgMax2d(out.buf, out.offset, xc.buf, xc.offset, n*c, w)
-		return out
+		max = emptyUninit(xf.be, xf.dtype, []int{n, c, w.OutH, w.OutW})
+		at = emptyUninit(xf.be, Int64, []int{n, c, w.OutH, w.OutW})
+		f.WindowMax2d(max.buf, max.offset, at.buf, at.offset, xc.buf, xc.offset, n*c, w)
+		return max.Cast(x.dtype), at
 	}
-	return windowArgMaxComposite(xf, w, n, c)
+	at = windowArgMaxComposite(xf, w, n, c)
+	max = x.Reshape(n, c, w.InH*w.InW).Gather(2, at.Reshape(n, c, w.OutH*w.OutW)).Reshape(n, c, w.OutH, w.OutW)
+	return max, at
 }
 
-// windowArgMaxComposite is WindowArgMax2d from IndexSelect and ArgMax: the
+// windowsHoldInput reports whether every window of w has a tap inside the
+// plane, or else the first window that has none.
+func windowsHoldInput(w Window2d) (oh, ow int, ok bool) {
+	axis := func(out, stride, pad, k, dil, n int) int {
+		for o := range out {
+			hit := false
+			for t := range k {
+				if i := o*stride - pad + t*dil; i >= 0 && i < n {
+					hit = true
+					break
+				}
+			}
+			if !hit {
+				return o
+			}
+		}
+		return -1
+	}
+	if o := axis(w.OutH, w.SH, w.PadT, w.KH, w.DH, w.InH); o >= 0 {
+		return o, 0, false
+	}
+	if o := axis(w.OutW, w.SW, w.PadL, w.KW, w.DW, w.InW); o >= 0 {
+		return 0, o, false
+	}
+	return 0, 0, true
+}
+
+// windowArgMaxComposite is WindowMax2d's positions from IndexSelect and ArgMax: the
 // taps of each window, padding replaced by the window's first element in
 // the plane (so it never wins unless that element does), reduced by an
 // ArgMax over the taps, mapped back through the index.

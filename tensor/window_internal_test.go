@@ -17,10 +17,10 @@ var windowCases = []Window2d{
 	{InH: 9, InW: 7, OutH: 4, OutW: 3, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, DH: 2, DW: 1},
 }
 
-// TestWindowOpsMatchComposite checks Unfold2d, Fold2d and WindowArgMax2d
+// TestWindowOpsMatchComposite checks Unfold2d, Fold2d and WindowMax2d
 // on the CPU's kernels against their composite fallbacks (what backends
 // without backend.Windows run), for float64, float32 and float16 and for
-// non-contiguous inputs. The values include ties; WindowArgMax2d's inputs
+// non-contiguous inputs. The values include ties; WindowMax2d's inputs
 // have no NaN, where the two may pick different NaNs of a window.
 func TestWindowOpsMatchComposite(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -56,10 +56,18 @@ func TestWindowOpsMatchComposite(t *testing.T) {
 			fast, comp = both(func() *Tensor { return Fold2d(cols.Permute(1, 2, 0, 3).Contiguous().Permute(2, 0, 1, 3), w) })
 			windowSame(t, "Fold2d (batch-inner)", w, dt, fast, comp)
 
-			if 2*w.PadT <= w.KH && 2*w.PadL <= w.KW {
-				fast, comp = both(func() *Tensor { return WindowArgMax2d(x, w) })
-				windowSame(t, "WindowArgMax2d", w, dt, fast, comp)
-			}
+			var fastAt, compAt *Tensor
+			fast, comp = both(func() *Tensor {
+				m, at := WindowMax2d(x, w)
+				if windowKernels {
+					fastAt = at
+				} else {
+					compAt = at
+				}
+				return m
+			})
+			windowSame(t, "WindowMax2d", w, dt, fast, comp)
+			windowSame(t, "WindowMax2d positions", w, dt, fastAt, compAt)
 		}
 	}
 }
@@ -93,9 +101,9 @@ func TestWindowOpsErrors(t *testing.T) {
 		"Unfold2d rank":  {func() { Unfold2d(Zeros([]int{6, 6}), w) }, ShapeError},
 		"Fold2d shape":   {func() { Fold2d(x, w) }, ShapeError},
 		"Fold2d dtype":   {func() { Fold2d(Zeros([]int{1, 1, 4, 9}, WithDType(Int64)), w) }, DTypeError},
-		"argmax dtype":   {func() { WindowArgMax2d(x.Cast(Int32), w) }, DTypeError},
-		"argmax padding": {func() {
-			WindowArgMax2d(x, Window2d{InH: 6, InW: 6, OutH: 6, OutW: 6, KH: 2, KW: 2, SH: 1, SW: 1, PadT: 2, DH: 1, DW: 1})
+		"max dtype":      {func() { WindowMax2d(x.Cast(Int32), w) }, DTypeError},
+		"max empty window": {func() {
+			WindowMax2d(x, Window2d{InH: 6, InW: 6, OutH: 6, OutW: 6, KH: 2, KW: 2, SH: 1, SW: 1, PadT: 2, DH: 1, DW: 1})
 		}, ValueError},
 		"zero stride": {func() { Unfold2d(x, Window2d{InH: 6, InW: 6, OutH: 3, OutW: 3, KH: 2, KW: 2, DH: 1, DW: 1}) }, ValueError},
 	} {

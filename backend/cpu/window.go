@@ -226,29 +226,30 @@ func fold2d[T float32 | float64](dst, src []T, ss backend.ColStrides, n, c int, 
 	})
 }
 
-// WindowArgMax2d implements backend.Windows.
-func (*Backend) WindowArgMax2d(dst backend.Buffer, dOff int, src backend.Buffer, sOff int, planes int, w backend.Window2d) {
-	const op = "WindowArgMax2d"
+// WindowMax2d implements backend.Windows.
+func (*Backend) WindowMax2d(max backend.Buffer, mOff int, at backend.Buffer, aOff int, src backend.Buffer, sOff int, planes int, w backend.Window2d) {
+	const op = "WindowMax2d"
 	winValid(op, planes, 1, w)
-	db, sb := buf(dst), buf(src)
+	mb, ab, sb := buf(max), buf(at), buf(src)
 	l, hw := w.OutH*w.OutW, w.InH*w.InW
-	if db.dt != backend.Int64 {
-		panic(fmt.Sprintf("cpu: %s: dst is %v, not int64", op, db.dt))
+	if ab.dt != backend.Int64 || mb.dt != sb.dt {
+		panic(fmt.Sprintf("cpu: %s: maxima %v, positions %v and input %v: want the input's dtype and int64", op, mb.dt, ab.dt, sb.dt))
 	}
-	winCheck(op, "dst", db, dOff, planes*l)
+	winCheck(op, "max", mb, mOff, planes*l)
+	winCheck(op, "at", ab, aOff, planes*l)
 	winCheck(op, "src", sb, sOff, planes*hw)
-	out := db.I64[dOff : dOff+planes*l]
+	pos := ab.I64[aOff : aOff+planes*l]
 	switch sb.dt {
 	case backend.Float32:
-		windowArgMax2d(out, sb.F32[sOff:sOff+planes*hw], planes, w)
+		windowMax2d(mb.F32[mOff:mOff+planes*l], pos, sb.F32[sOff:sOff+planes*hw], planes, w)
 	case backend.Float64:
-		windowArgMax2d(out, sb.F64[sOff:sOff+planes*hw], planes, w)
+		windowMax2d(mb.F64[mOff:mOff+planes*l], pos, sb.F64[sOff:sOff+planes*hw], planes, w)
 	default:
 		panic(fmt.Sprintf("cpu: %s on %v not supported", op, sb.dt))
 	}
 }
 
-func windowArgMax2d[T float32 | float64](dst []int64, src []T, planes int, w backend.Window2d) {
+func windowMax2d[T float32 | float64](max []T, at []int64, src []T, planes int, w backend.Window2d) {
 	l, hw := w.OutH*w.OutW, w.InH*w.InW
 	k := w.KH * w.KW
 	simple := w.KH == 2 && w.KW == 2 && w.SH == 2 && w.SW == 2 && w.DH == 1 && w.DW == 1 &&
@@ -256,8 +257,8 @@ func windowArgMax2d[T float32 | float64](dst []int64, src []T, planes int, w bac
 	parallelFor(planes, l*k, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			in := src[p*hw : (p+1)*hw]
-			out := dst[p*l : (p+1)*l]
-			if simple && argMax2x2(out, in, w) {
+			mx, pos := max[p*l:(p+1)*l], at[p*l:(p+1)*l]
+			if simple && maxPool2x2(mx, pos, in, w) {
 				continue
 			}
 			// The general scan: torch's loop.
@@ -273,8 +274,11 @@ func windowArgMax2d[T float32 | float64](dst []int64, src []T, planes int, w bac
 					for w0 < 0 {
 						w0 += w.DW
 					}
+					if h0 >= h1 || w0 >= w1 {
+						panic(fmt.Sprintf("cpu: WindowMax2d: window (%d, %d) of %+v holds no element of the input", oh, ow, w))
+					}
 					best := h0*w.InW + w0
-					m := T(math.Inf(-1))
+					m := in[best]
 					for ih := h0; ih < h1; ih += w.DH {
 						for iw := w0; iw < w1; iw += w.DW {
 							i := ih*w.InW + iw
@@ -283,25 +287,27 @@ func windowArgMax2d[T float32 | float64](dst []int64, src []T, planes int, w bac
 							}
 						}
 					}
-					out[oh*w.OutW+ow] = int64(best)
+					mx[oh*w.OutW+ow], pos[oh*w.OutW+ow] = m, int64(best)
 				}
 			}
 		}
 	})
 }
 
-// argMax2x2 is windowArgMax2d for 2×2 windows at stride 2 without padding
-// or dilation (the usual max pool), one output row at a time: asm's
-// ArgMax2x2 for float32 (AVX2, or a loop without data-dependent branches)
+// maxPool2x2 is windowMax2d for 2×2 windows at stride 2 without padding or
+// dilation (the usual max pool), one output row at a time: asm's
+// MaxPool2x2 for float32 (AVX2, or a loop without data-dependent branches)
 // makes the same choice among ties and NaNs as the general scan, which
 // float64 planes and planes too large for int32 positions take.
-func argMax2x2[T float32 | float64](out []int64, in []T, w backend.Window2d) bool {
+func maxPool2x2[T float32 | float64](max []T, at []int64, in []T, w backend.Window2d) bool {
 	f32, ok := any(in).([]float32)
 	if !ok || len(in) >= math.MaxInt32 {
 		return false
 	}
+	m32 := any(max).([]float32)
 	for oh := range w.OutH {
-		asm.ArgMax2x2(out[oh*w.OutW:(oh+1)*w.OutW], f32[2*oh*w.InW:(2*oh+1)*w.InW], f32[(2*oh+1)*w.InW:(2*oh+2)*w.InW],
+		o := oh * w.OutW
+		asm.MaxPool2x2(m32[o:o+w.OutW], at[o:o+w.OutW], f32[2*oh*w.InW:(2*oh+1)*w.InW], f32[(2*oh+1)*w.InW:(2*oh+2)*w.InW],
 			int32(2*oh*w.InW), int32((2*oh+1)*w.InW))
 	}
 	return true

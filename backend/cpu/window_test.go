@@ -19,6 +19,20 @@ func windowTap(w backend.Window2d, oh, ow, ki, kj int) int {
 	return ih*w.InW + iw
 }
 
+// emptyWindow reports whether some window of w has no tap in the plane.
+func emptyWindow(w backend.Window2d) bool {
+	for o := range w.OutH * w.OutW {
+		in := false
+		for tap := range w.KH * w.KW {
+			in = in || windowTap(w, o/w.OutW, o%w.OutW, tap/w.KW, tap%w.KW) >= 0
+		}
+		if !in {
+			return true
+		}
+	}
+	return false
+}
+
 // randomWindows returns window geometries with every kind of stride,
 // padding, dilation and kernel shape, outputs sized as a convolution's
 // (and a few with extra output positions past the input).
@@ -47,7 +61,7 @@ func randomWindows(rng *rand.Rand, n int) []backend.Window2d {
 	return ws
 }
 
-// TestWindowKernels checks Unfold2d, Fold2d and WindowArgMax2d against the
+// TestWindowKernels checks Unfold2d, Fold2d and WindowMax2d against the
 // definition, for float32 and float64, from nonzero buffer offsets, with
 // the columns stored [N, C, K, L] and [C, K, N, L], and with ties, NaNs
 // and −∞ among the values.
@@ -123,12 +137,12 @@ func TestWindowKernels(t *testing.T) {
 				}
 			}
 
-			if 2*w.PadT > w.KH || 2*w.PadL > w.KW {
-				continue
+			if emptyWindow(w) {
+				continue // WindowMax2d's precondition
 			}
-			am := NewBuffer(backend.Int64, off+planes*l)
-			Default.WindowArgMax2d(am, off, x, off, planes, w)
-			ag := am.I64[off:]
+			am, mx := NewBuffer(backend.Int64, off+planes*l), NewBuffer(dt, off+planes*l)
+			Default.WindowMax2d(mx, off, am, off, x, off, planes, w)
+			ag, mg := am.I64[off:], readF64(mx)[off:]
 			for p := range planes {
 				for o := range l {
 					// torch's max_pool2d scan: start at the first tap in the
@@ -147,10 +161,13 @@ func TestWindowKernels(t *testing.T) {
 						}
 					}
 					if best < 0 {
-						continue // no tap in the plane (a dilated window past it)
+						t.Fatalf("%+v: window %d holds no element of the plane", w, o)
 					}
 					if ag[p*l+o] != int64(best) {
-						t.Fatalf("WindowArgMax2d %v %+v: plane %d output %d = %d, want %d", dt, w, p, o, ag[p*l+o], best)
+						t.Fatalf("WindowMax2d %v %+v: plane %d output %d at %d, want %d", dt, w, p, o, ag[p*l+o], best)
+					}
+					if want := xv[off+p*hw+best]; mg[p*l+o] != want && !(math.IsNaN(want) && math.IsNaN(mg[p*l+o])) {
+						t.Fatalf("WindowMax2d %v %+v: plane %d output %d = %v, want %v", dt, w, p, o, mg[p*l+o], want)
 					}
 				}
 			}
@@ -165,14 +182,26 @@ func TestWindowKernelsCheckBounds(t *testing.T) {
 	x, small := NewBuffer(backend.Float32, 16), NewBuffer(backend.Float32, 15)
 	cs := backend.ColStrides{N: 16, C: 16, K: 4}
 	cases := map[string]func(){
-		"Unfold2d src":       func() { Default.Unfold2d(NewBuffer(backend.Float32, 16), 0, cs, small, 0, 1, 1, w) },
-		"Unfold2d dst":       func() { Default.Unfold2d(small, 1, cs, x, 0, 1, 1, w) },
-		"Unfold2d strides":   func() { Default.Unfold2d(x, 0, backend.ColStrides{N: 16, C: 16, K: 5}, x, 0, 1, 1, w) },
-		"Unfold2d negative":  func() { Default.Unfold2d(x, 0, backend.ColStrides{N: 16, C: -1, K: 4}, x, 0, 1, 2, w) },
-		"Fold2d dst":         func() { Default.Fold2d(small, 0, x, 0, cs, 1, 1, w) },
-		"Fold2d src":         func() { Default.Fold2d(x, 0, small, 0, cs, 1, 1, w) },
-		"WindowArgMax2d src": func() { Default.WindowArgMax2d(NewBuffer(backend.Int64, 4), 0, small, 0, 1, w) },
-		"WindowArgMax2d dst": func() { Default.WindowArgMax2d(NewBuffer(backend.Float32, 4), 0, x, 0, 1, w) },
+		"Unfold2d src":      func() { Default.Unfold2d(NewBuffer(backend.Float32, 16), 0, cs, small, 0, 1, 1, w) },
+		"Unfold2d dst":      func() { Default.Unfold2d(small, 1, cs, x, 0, 1, 1, w) },
+		"Unfold2d strides":  func() { Default.Unfold2d(x, 0, backend.ColStrides{N: 16, C: 16, K: 5}, x, 0, 1, 1, w) },
+		"Unfold2d negative": func() { Default.Unfold2d(x, 0, backend.ColStrides{N: 16, C: -1, K: 4}, x, 0, 1, 2, w) },
+		"Fold2d dst":        func() { Default.Fold2d(small, 0, x, 0, cs, 1, 1, w) },
+		"Fold2d src":        func() { Default.Fold2d(x, 0, small, 0, cs, 1, 1, w) },
+		"WindowMax2d src": func() {
+			Default.WindowMax2d(NewBuffer(backend.Float32, 4), 0, NewBuffer(backend.Int64, 4), 0, small, 0, 1, w)
+		},
+		"WindowMax2d at": func() {
+			Default.WindowMax2d(NewBuffer(backend.Float32, 4), 0, NewBuffer(backend.Float32, 4), 0, x, 0, 1, w)
+		},
+		"WindowMax2d max": func() {
+			Default.WindowMax2d(NewBuffer(backend.Float32, 3), 0, NewBuffer(backend.Int64, 4), 0, x, 0, 1, w)
+		},
+		"WindowMax2d empty window": func() {
+			// Taps at columns −1 and 1 of a plane one column wide.
+			Default.WindowMax2d(NewBuffer(backend.Float32, 5), 0, NewBuffer(backend.Int64, 5), 0, NewBuffer(backend.Float32, 7), 0, 1,
+				backend.Window2d{InH: 7, InW: 1, OutH: 5, OutW: 1, KH: 3, KW: 2, SH: 1, SW: 2, PadL: 1, DH: 1, DW: 2})
+		},
 		"zero stride": func() {
 			Default.Unfold2d(x, 0, cs, x, 0, 1, 1, backend.Window2d{InH: 4, InW: 4, OutH: 2, OutW: 2, KH: 2, KW: 2, DH: 1, DW: 1})
 		},

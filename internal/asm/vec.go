@@ -472,30 +472,32 @@ func fillNaN(dst []float32) {
 }
 
 // check2 and check3 panic unless the lengths are equal.
-// ArgMax2x2 sets out[j] to the position of the maximum of the 2×2 window
-// (r0[2j], r0[2j+1]) above (r1[2j], r1[2j+1]), whose positions are pos0+2j,
-// pos0+2j+1, pos1+2j and pos1+2j+1: the choice of a row-major scan that
-// takes a greater value or any NaN (torch's max_pool2d), so the first of
-// equal maxima and the last NaN. r0 and r1 must hold 2·len(out) floats.
+// MaxPool2x2 sets max[j] and at[j] to the maximum of the 2×2 window
+// (r0[2j], r0[2j+1]) above (r1[2j], r1[2j+1]) and its position, the
+// windows' positions being pos0+2j, pos0+2j+1, pos1+2j and pos1+2j+1: the
+// choice of a row-major scan that takes a greater value or any NaN
+// (torch's max_pool2d), so the first of equal maxima and the last NaN.
+// r0 and r1 must hold 2·len(at) floats, and max len(at).
 //
-//	for j := range out {
+//	for j := range at {
 //		best, m := pos0+2j, r0[2j] // then r0[2j+1], r1[2j], r1[2j+1]:
 //		if v > m || v != v { best, m = its position, v }
-//		out[j] = best
+//		max[j], at[j] = m, best
 //	}
-func ArgMax2x2(out []int64, r0, r1 []float32, pos0, pos1 int32) {
-	if len(r0) < 2*len(out) || len(r1) < 2*len(out) {
-		lengthPanic("ArgMax2x2", 2*len(out), len(r0), len(r1))
+func MaxPool2x2(max []float32, at []int64, r0, r1 []float32, pos0, pos1 int32) {
+	if len(r0) < 2*len(at) || len(r1) < 2*len(at) || len(max) != len(at) {
+		panic("asm.MaxPool2x2: " + strconv.Itoa(len(at)) + " windows, " + strconv.Itoa(len(max)) + " maxima, rows of " +
+			strconv.Itoa(len(r0)) + " and " + strconv.Itoa(len(r1)))
 	}
-	n := len(out)
+	n := len(at)
 	if !Accelerated() || n < 4 {
-		argMax2x2Go(out, r0, r1, pos0, pos1)
+		maxPool2x2Go(max, at, r0, r1, pos0, pos1)
 		return
 	}
-	argMax2x2AVX2(out[:n&^3], r0, r1, pos0, pos1)
+	maxPool2x2AVX2(max[:n&^3], at[:n&^3], r0, r1, pos0, pos1)
 	if n&3 != 0 { // the last four windows again: each output is a function of its window alone
 		k := n - 4
-		argMax2x2AVX2(out[k:], r0[2*k:], r1[2*k:], pos0+int32(2*k), pos1+int32(2*k))
+		maxPool2x2AVX2(max[k:], at[k:], r0[2*k:], r1[2*k:], pos0+int32(2*k), pos1+int32(2*k))
 	}
 }
 

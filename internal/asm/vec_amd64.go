@@ -151,8 +151,8 @@ func bf16ToF32AVX2(dst []float32, src []uint16)
 //go:noescape
 func f32ToBF16AVX2(dst []uint16, src []float32)
 
-// argMax2x2AVX2 is ArgMax2x2 for len(out) a multiple of 4.
-func argMax2x2AVX2(out []int64, r0 []float32, r1 []float32, pos0 int32, pos1 int32)
+// maxPool2x2AVX2 is MaxPool2x2 for len(at) a multiple of 4.
+func maxPool2x2AVX2(max []float32, at []int64, r0 []float32, r1 []float32, pos0 int32, pos1 int32)
 
 // copyRowsAVX2 sets dst[r*dstStride+j] = src[r*srcStride+j]
 // for r < rows and j < width; the caller checks the bounds.

@@ -3348,55 +3348,59 @@ DATA vecconst_int40<>+24(SB)/4, $0x00000040
 DATA vecconst_int40<>+28(SB)/4, $0x00000040
 GLOBL vecconst_int40<>(SB), RODATA|NOPTR, $32
 
-// func argMax2x2AVX2(out []int64, r0 []float32, r1 []float32, pos0 int32, pos1 int32)
+// func maxPool2x2AVX2(max []float32, at []int64, r0 []float32, r1 []float32, pos0 int32, pos1 int32)
 // Requires: AVX, AVX2
-TEXT ·argMax2x2AVX2(SB), NOSPLIT, $0-80
-	MOVQ         out_base+0(FP), AX
-	MOVQ         out_len+8(FP), CX
-	MOVQ         r0_base+24(FP), DX
-	MOVQ         r1_base+48(FP), BX
+TEXT ·maxPool2x2AVX2(SB), NOSPLIT, $0-104
+	MOVQ         max_base+0(FP), AX
+	MOVQ         at_base+24(FP), CX
+	MOVQ         at_len+32(FP), DX
+	MOVQ         r0_base+48(FP), BX
+	MOVQ         r1_base+72(FP), SI
 	VMOVUPS      vecconst_pairperm<>+0(SB), Y0
 	VMOVDQU      vecconst_evenlanes<>+0(SB), X1
 	VMOVDQU      vecconst_eight<>+0(SB), X2
-	MOVL         pos0+72(FP), SI
-	VMOVD        SI, X3
+	MOVL         pos0+96(FP), DI
+	VMOVD        DI, X3
 	VPBROADCASTD X3, X3
 	VPADDD       X1, X3, X3
-	MOVL         pos1+76(FP), SI
-	VMOVD        SI, X4
+	MOVL         pos1+100(FP), DI
+	VMOVD        DI, X4
 	VPBROADCASTD X4, X4
 	VPADDD       X1, X4, X4
-	SHRQ         $0x02, CX
+	SHRQ         $0x02, DX
 
 pool_loop:
-	TESTQ        CX, CX
+	TESTQ        DX, DX
 	JZ           pool_done
-	VPERMPS      (DX), Y0, Y1
+	VPERMPS      (BX), Y0, Y1
 	VEXTRACTF128 $0x01, Y1, X5
 	VCMPPS       $0x1e, X1, X5, X6
 	VCMPPS       $0x03, X5, X5, X7
 	VORPS        X7, X6, X6
 	VBLENDVPS    X6, X5, X1, X1
 	VPSUBD       X6, X3, X5
-	VPERMPS      (BX), Y0, Y6
+	VPERMPS      (SI), Y0, Y6
 	VEXTRACTF128 $0x01, Y6, X7
 	VCMPPS       $0x1e, X6, X7, X8
 	VCMPPS       $0x03, X7, X7, X9
 	VORPS        X9, X8, X8
 	VBLENDVPS    X8, X7, X6, X6
 	VPSUBD       X8, X4, X7
-	VCMPPS       $0x1e, X1, X6, X1
-	VCMPPS       $0x03, X6, X6, X6
-	VORPS        X6, X1, X1
-	VBLENDVPS    X1, X7, X5, X1
+	VCMPPS       $0x1e, X1, X6, X8
+	VCMPPS       $0x03, X6, X6, X9
+	VORPS        X9, X8, X8
+	VBLENDVPS    X8, X6, X1, X1
+	VMOVUPS      X1, (AX)
+	VBLENDVPS    X8, X7, X5, X1
 	VPMOVSXDQ    X1, Y1
-	VMOVDQU      Y1, (AX)
+	VMOVDQU      Y1, (CX)
 	VPADDD       X2, X3, X3
 	VPADDD       X2, X4, X4
-	ADDQ         $0x20, DX
 	ADDQ         $0x20, BX
-	ADDQ         $0x20, AX
-	DECQ         CX
+	ADDQ         $0x20, SI
+	ADDQ         $0x10, AX
+	ADDQ         $0x20, CX
+	DECQ         DX
 	JMP          pool_loop
 
 pool_done:

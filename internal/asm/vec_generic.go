@@ -305,18 +305,21 @@ func bf16FromFloat32(v float32) uint16 {
 	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
 }
 
-// argMax2x2Go is ArgMax2x2's scan without branches on the data (random
+// maxPool2x2Go is MaxPool2x2's scan without branches on the data (random
 // data would mispredict a third of them): in each pair the second wins
 // when greater or NaN, and the lower pair's winner beats the upper's the
-// same way; max gives a pair's winning value (NaN when either is, else the
-// greater).
-func argMax2x2Go(out []int64, r0, r1 []float32, pos0, pos1 int32) {
-	for j := range out {
+// same way. The winners are picked by index, so that the maximum is the
+// element itself (−0 stays −0).
+func maxPool2x2Go(mx []float32, at []int64, r0, r1 []float32, pos0, pos1 int32) {
+	for j := range at {
 		a, b, c, d := r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]
-		i0 := int64(pos0) + int64(2*j) + (b2i(b > a) | b2i(b != b))
-		i1 := int64(pos1) + int64(2*j) + (b2i(d > c) | b2i(d != d))
-		m0, m1 := max(a, b), max(c, d)
-		out[j] = i0 + (b2i(m1 > m0)|b2i(m1 != m1))*(i1-i0)
+		s0 := b2i(b > a) | b2i(b != b)
+		s1 := b2i(d > c) | b2i(d != d)
+		m := [2]float32{r0[2*j+int(s0)], r1[2*j+int(s1)]}
+		lower := b2i(m[1] > m[0]) | b2i(m[1] != m[1])
+		i0, i1 := int64(pos0)+int64(2*j)+s0, int64(pos1)+int64(2*j)+s1
+		at[j] = i0 + lower*(i1-i0)
+		mx[j] = m[lower]
 	}
 }
 

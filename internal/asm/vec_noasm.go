@@ -38,8 +38,8 @@ func expShiftSumNoStoreAVX2(src []float32, shift float32) (float64, int) {
 func expShiftSumAVX2(dst, src []float32, shift float32) (float64, int) {
 	return expShiftSumGo(dst, src, shift)
 }
-func argMax2x2AVX2(out []int64, r0, r1 []float32, pos0, pos1 int32) {
-	argMax2x2Go(out, r0, r1, pos0, pos1)
+func maxPool2x2AVX2(max []float32, at []int64, r0, r1 []float32, pos0, pos1 int32) {
+	maxPool2x2Go(max, at, r0, r1, pos0, pos1)
 }
 func copyRowsAVX2(dst []float32, dstStride int, src []float32, srcStride, rows, width int) {
 	copyRowsGo(dst, dstStride, src, srcStride, rows, width)

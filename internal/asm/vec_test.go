@@ -933,10 +933,10 @@ func TestExpAVX512MatchesAVX2(t *testing.T) {
 	}
 }
 
-// TestArgMax2x2 compares the assembly with the loop on windows drawn from
+// TestMaxPool2x2 compares the assembly with the loop on windows drawn from
 // a few values (ties are common), NaN, ±Inf and ±0, at every length up to
 // 40 and from unaligned starts.
-func TestArgMax2x2(t *testing.T) {
+func TestMaxPool2x2(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	vals := []float32{-1, 0, float32(math.Copysign(0, -1)), 1, 2, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
 	both(t, func(t *testing.T) {
@@ -948,8 +948,8 @@ func TestArgMax2x2(t *testing.T) {
 				}
 				off := trial % 3
 				pos0, pos1 := int32(rng.IntN(1000)), int32(1000+rng.IntN(1000))
-				got := make([]int64, n)
-				ArgMax2x2(got, r0[off:], r1[off:], pos0, pos1)
+				got, gotMax := make([]int64, n), make([]float32, n)
+				MaxPool2x2(gotMax, got, r0[off:], r1[off:], pos0, pos1)
 				for j := range n {
 					// The scan, written out once more.
 					a, b, c, d := r0[off+2*j], r0[off+2*j+1], r1[off+2*j], r1[off+2*j+1]
@@ -961,10 +961,10 @@ func TestArgMax2x2(t *testing.T) {
 						best, m = int64(pos1)+int64(2*j), c
 					}
 					if d > m || d != d {
-						best = int64(pos1) + int64(2*j) + 1
+						best, m = int64(pos1)+int64(2*j)+1, d
 					}
-					if got[j] != best {
-						t.Fatalf("n=%d off=%d window %d (%v %v / %v %v): got %d, want %d", n, off, j, a, b, c, d, got[j], best)
+					if got[j] != best || math.Float32bits(gotMax[j]) != math.Float32bits(m) {
+						t.Fatalf("n=%d off=%d window %d (%v %v / %v %v): got %v at %d, want %v at %d", n, off, j, a, b, c, d, gotMax[j], got[j], m, best)
 					}
 				}
 			}
@@ -972,10 +972,10 @@ func TestArgMax2x2(t *testing.T) {
 	})
 	defer func() {
 		if recover() == nil {
-			t.Error("ArgMax2x2 with short rows: no panic")
+			t.Error("MaxPool2x2 with short rows: no panic")
 		}
 	}()
-	ArgMax2x2(make([]int64, 4), make([]float32, 8), make([]float32, 7), 0, 0)
+	MaxPool2x2(make([]float32, 4), make([]int64, 4), make([]float32, 8), make([]float32, 7), 0, 0)
 }
 
 // TestRows checks CopyRows and AddRows against the loops, for widths 0 to

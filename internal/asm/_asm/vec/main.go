@@ -1201,18 +1201,19 @@ func table32(name string, lanes [8]uint32) Mem {
 	})
 }
 
-// poolKernels emits argMax2x2AVX2: four 2×2 windows per iteration. One
+// poolKernels emits maxPool2x2AVX2: four 2×2 windows per iteration. One
 // load of 8 floats from each row holds four windows' pairs, (a, b) above
 // (c, d); VPERMPS gathers the first elements of the pairs into the low
 // half and the second into the high half. Positions are int32 lanes:
 // pos0 + 2j for a, minus the all-ones compare mask (+1) where b wins;
 // the same from pos1 for the lower pair; a blend on the last compare
-// picks one; VPMOVSXDQ widens the four to int64.
+// picks the position (widened to int64 by VPMOVSXDQ) and the value.
 func poolKernels() {
-	TEXT("argMax2x2AVX2", NOSPLIT, "func(out []int64, r0, r1 []float32, pos0, pos1 int32)")
-	Doc("argMax2x2AVX2 is ArgMax2x2 for len(out) a multiple of 4.")
-	out := Load(Param("out").Base(), GP64())
-	n := Load(Param("out").Len(), GP64())
+	TEXT("maxPool2x2AVX2", NOSPLIT, "func(max []float32, at []int64, r0, r1 []float32, pos0, pos1 int32)")
+	Doc("maxPool2x2AVX2 is MaxPool2x2 for len(at) a multiple of 4.")
+	vals := Load(Param("max").Base(), GP64())
+	out := Load(Param("at").Base(), GP64())
+	n := Load(Param("at").Len(), GP64())
 	p0 := Load(Param("r0").Base(), GP64())
 	p1 := Load(Param("r1").Base(), GP64())
 	perm := load(table32("pairperm", [8]uint32{0, 2, 4, 6, 1, 3, 5, 7}))
@@ -1249,6 +1250,7 @@ func poolKernels() {
 	m0, i0 := pair(p0, b0)
 	m1, i1 := pair(p1, b1)
 	lower := or(cmp(cmpGT_OQ, m1, m0), cmp(cmpUNORD_Q, m1, m1))
+	VMOVUPS(blend(lower, m1, m0), Mem{Base: vals})
 	idx := blend(lower, i1, i0)
 	o := YMM()
 	VPMOVSXDQ(idx, o)
@@ -1257,6 +1259,7 @@ func poolKernels() {
 	VPADDD(eight, b1, b1)
 	ADDQ(U8(32), p0)
 	ADDQ(U8(32), p1)
+	ADDQ(U8(16), vals)
 	ADDQ(U8(32), out)
 	DECQ(n)
 	JMP(LabelRef("pool_loop"))
