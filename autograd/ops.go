@@ -462,15 +462,14 @@ func init() {
 		a.saved = at
 		return m
 	}, func(c *ctx) []*Var {
-		s, w := c.in[0].Shape(), c.a.win
-		n, ch, l := s[0], s[1], w.OutH*w.OutW
-		at := c.a.saved.Reshape(n, ch, l)
-		z := tensor.Zeros([]int{n, ch, w.InH * w.InW}, tensor.WithDType(c.in[0].DType()), tensor.WithDevice(c.in[0].Data.Device()))
-		if c.g.requiresGrad {
-			return []*Var{Const(z).ScatterAdd(2, at, c.g.Reshape(n, ch, l)).Reshape(s...)}
+		w := c.a.win
+		if !c.g.requiresGrad {
+			return []*Var{Const(tensor.WindowMax2dGrad(c.g.Data, c.a.saved, w))}
 		}
-		z.ScatterAdd_(2, at, c.g.Data.Reshape(n, ch, l))
-		return []*Var{Const(z.Reshape(s...))}
+		s := c.in[0].Shape()
+		n, ch, l := s[0], s[1], w.OutH*w.OutW
+		z := tensor.Zeros([]int{n, ch, w.InH * w.InW}, tensor.WithDType(c.in[0].DType()), tensor.WithDevice(c.in[0].Data.Device()))
+		return []*Var{Const(z).ScatterAdd(2, c.a.saved.Reshape(n, ch, l), c.g.Reshape(n, ch, l)).Reshape(s...)}
 	})
 
 	// Not differentiable: their outputs are integers or booleans.

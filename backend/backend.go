@@ -214,6 +214,12 @@ type Windows interface {
 	// wins); a window whose elements are all −∞ gives its first element
 	// inside the plane. Every window must hold an element of the plane.
 	WindowMax2d(max Buffer, mOff int, at Buffer, aOff int, src Buffer, sOff int, planes int, w Window2d)
+	// WindowMax2dGrad is WindowMax2d's adjoint: it overwrites dst
+	// [planes, InH·InW] with zeros plus, for each window, g [planes, L]
+	// added at the window's position at (Int64 [planes, L], in-plane
+	// positions; one outside the plane panics). Windows are added in
+	// order, so results do not depend on the worker count.
+	WindowMax2dGrad(dst Buffer, dOff int, g Buffer, gOff int, at Buffer, aOff int, planes int, w Window2d)
 }
 
 // ErrIndexOutOfRange is wrapped by the errors of Gather, IndexSelect and

@@ -48,6 +48,8 @@ func TestCUDAWindowOps(t *testing.T) {
 	} {
 		x := tensor.RandN(g, []int{2, 3, w.InH, w.InW})
 		cols := tensor.RandN(g, []int{2, 3, w.KH * w.KW, w.OutH * w.OutW})
+		gm := tensor.RandN(g, []int{2, 3, w.OutH, w.OutW})
+		_, at := tensor.WindowMax2d(x, w)
 		for _, c := range []struct {
 			op       string
 			cpu, gpu *tensor.Tensor
@@ -56,6 +58,7 @@ func TestCUDAWindowOps(t *testing.T) {
 			{"Fold2d", tensor.Fold2d(cols, w), tensor.Fold2d(cols.To(dev), w)},
 			{"WindowMax2d", first(tensor.WindowMax2d(x, w)), first(tensor.WindowMax2d(x.To(dev), w))},
 			{"WindowMax2d positions", second(tensor.WindowMax2d(x, w)), second(tensor.WindowMax2d(x.To(dev), w))},
+			{"WindowMax2dGrad", tensor.WindowMax2dGrad(gm, at, w), tensor.WindowMax2dGrad(gm.To(dev), at.To(dev), w)},
 		} {
 			a, b := c.cpu.Cast(tensor.Float64).Float64s(), c.gpu.Cast(tensor.Float64).Float64s()
 			for i := range a {

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/tessera-ml/tessera/backend"
@@ -112,6 +113,33 @@ func WindowMax2d(x *Tensor, w Window2d) (max, at *Tensor) {
 	at = windowArgMaxComposite(xf, w, n, c)
 	max = x.Reshape(n, c, w.InH*w.InW).Gather(2, at.Reshape(n, c, w.OutH*w.OutW)).Reshape(n, c, w.OutH, w.OutW)
 	return max, at
+}
+
+// WindowMax2dGrad is WindowMax2d's adjoint: [N, C, InH, InW] zeros with
+// each window's gradient g [N, C, OutH, OutW] added at its position at
+// (WindowMax2d's second result). Windows add in order, so sums do not
+// depend on the number of threads.
+func WindowMax2dGrad(g, at *Tensor, w Window2d) *Tensor {
+	const name = "WindowMax2dGrad"
+	n, c := windowInput(name, g, w, w.OutH, w.OutW)
+	sameDevice(name, g, at)
+	if !g.dtype.IsFloat() || at.dtype != Int64 {
+		fail(DTypeError, name, shapesOf(g, at), "want a float gradient and Int64 positions, not %v and %v", g.dtype, at.dtype)
+	}
+	if !slices.Equal(at.shape, g.shape) {
+		fail(ShapeError, name, shapesOf(g, at), "the gradient and the positions differ in shape")
+	}
+	gf := g.Cast(computeType(g.dtype))
+	if f, ok := windowsOf(gf.be); ok {
+		gc, ac := gf.Contiguous(), at.Contiguous()
+		out := emptyUninit(gf.be, gf.dtype, []int{n, c, w.InH, w.InW})
+		f.WindowMax2dGrad(out.buf, out.offset, gc.buf, gc.offset, ac.buf, ac.offset, n*c, w)
+		return out.Cast(g.dtype)
+	}
+	l := w.OutH * w.OutW
+	out := Zeros([]int{n, c, w.InH * w.InW}, WithDType(gf.dtype), WithDevice(g.Device()))
+	out.ScatterAdd_(2, at.Reshape(n, c, l), gf.Reshape(n, c, l))
+	return out.Reshape(n, c, w.InH, w.InW).Cast(g.dtype)
 }
 
 // windowsHoldInput reports whether every window of w has a tap inside the

@@ -68,6 +68,13 @@ func TestWindowOpsMatchComposite(t *testing.T) {
 			})
 			windowSame(t, "WindowMax2d", w, dt, fast, comp)
 			windowSame(t, "WindowMax2d positions", w, dt, fastAt, compAt)
+			gv := make([]float64, 2*3*l)
+			for i := range gv {
+				gv[i] = rng.NormFloat64()
+			}
+			g := FromSlice(gv, 2, 3, w.OutH, w.OutW).Cast(dt)
+			fast, comp = both(func() *Tensor { return WindowMax2dGrad(g, fastAt, w) })
+			windowSame(t, "WindowMax2dGrad", w, dt, fast, comp)
 		}
 	}
 }
@@ -105,7 +112,9 @@ func TestWindowOpsErrors(t *testing.T) {
 		"max empty window": {func() {
 			WindowMax2d(x, Window2d{InH: 6, InW: 6, OutH: 6, OutW: 6, KH: 2, KW: 2, SH: 1, SW: 1, PadT: 2, DH: 1, DW: 1})
 		}, ValueError},
-		"zero stride": {func() { Unfold2d(x, Window2d{InH: 6, InW: 6, OutH: 3, OutW: 3, KH: 2, KW: 2, DH: 1, DW: 1}) }, ValueError},
+		"grad positions": {func() { WindowMax2dGrad(Zeros([]int{1, 1, 3, 3}), Zeros([]int{1, 1, 3, 3}), w) }, DTypeError},
+		"grad shape":     {func() { WindowMax2dGrad(Zeros([]int{1, 1, 3, 3}), Zeros([]int{1, 1, 3, 2}, WithDType(Int64)), w) }, ShapeError},
+		"zero stride":    {func() { Unfold2d(x, Window2d{InH: 6, InW: 6, OutH: 3, OutW: 3, KH: 2, KW: 2, DH: 1, DW: 1}) }, ValueError},
 	} {
 		err := Try(c.f)
 		e, ok := err.(*Error)

@@ -312,3 +312,45 @@ func maxPool2x2[T float32 | float64](max []T, at []int64, in []T, w backend.Wind
 	}
 	return true
 }
+
+// WindowMax2dGrad implements backend.Windows: plane by plane, a clear and
+// a scatter of the plane's windows, so that the plane is written to memory
+// once, from cache.
+func (*Backend) WindowMax2dGrad(dst backend.Buffer, dOff int, g backend.Buffer, gOff int, at backend.Buffer, aOff int, planes int, w backend.Window2d) {
+	const op = "WindowMax2dGrad"
+	winValid(op, planes, 1, w)
+	db, gb, ab := buf(dst), buf(g), buf(at)
+	l, hw := w.OutH*w.OutW, w.InH*w.InW
+	if ab.dt != backend.Int64 || db.dt != gb.dt {
+		panic(fmt.Sprintf("cpu: %s: dst %v, gradient %v and positions %v: want one float dtype and int64", op, db.dt, gb.dt, ab.dt))
+	}
+	winCheck(op, "dst", db, dOff, planes*hw)
+	winCheck(op, "g", gb, gOff, planes*l)
+	winCheck(op, "at", ab, aOff, planes*l)
+	pos := ab.I64[aOff : aOff+planes*l]
+	switch db.dt {
+	case backend.Float32:
+		windowMax2dGrad(db.F32[dOff:dOff+planes*hw], gb.F32[gOff:gOff+planes*l], pos, planes, w)
+	case backend.Float64:
+		windowMax2dGrad(db.F64[dOff:dOff+planes*hw], gb.F64[gOff:gOff+planes*l], pos, planes, w)
+	default:
+		panic(fmt.Sprintf("cpu: %s on %v not supported", op, db.dt))
+	}
+}
+
+func windowMax2dGrad[T float32 | float64](dst, g []T, at []int64, planes int, w backend.Window2d) {
+	l, hw := w.OutH*w.OutW, w.InH*w.InW
+	parallelFor(planes, hw+l, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			out := dst[p*hw : (p+1)*hw]
+			clear(out)
+			gp, ap := g[p*l:(p+1)*l], at[p*l:(p+1)*l]
+			for j, i := range ap {
+				if uint64(i) >= uint64(hw) {
+					panic(fmt.Sprintf("cpu: WindowMax2dGrad: position %d outside a plane of %d elements", i, hw))
+				}
+				out[i] += gp[j]
+			}
+		}
+	})
+}

@@ -171,6 +171,29 @@ func TestWindowKernels(t *testing.T) {
 					}
 				}
 			}
+
+			// The adjoint: each window's gradient added at its position.
+			gv := make([]float64, off+planes*l)
+			for i := range gv {
+				gv[i] = rng.NormFloat64()
+			}
+			gb := NewBuffer(dt, len(gv))
+			Default.Write(gb, 0, castTo(dt, gv))
+			dx := NewBuffer(dt, off+planes*hw)
+			Default.Write(dx, 0, castTo(dt, xv)) // garbage that WindowMax2dGrad overwrites
+			Default.WindowMax2dGrad(dx, off, gb, off, am, off, planes, w)
+			dg := readF64(dx)[off:]
+			want := make([]float64, planes*hw)
+			for p := range planes {
+				for o := range l {
+					want[p*hw+int(ag[p*l+o])] += gv[off+p*l+o]
+				}
+			}
+			for i := range want {
+				if math.Abs(dg[i]-want[i]) > 1e-5*(1+math.Abs(want[i])) {
+					t.Fatalf("WindowMax2dGrad %v %+v: element %d = %v, want %v", dt, w, i, dg[i], want[i])
+				}
+			}
 		}
 	}
 }
@@ -196,6 +219,14 @@ func TestWindowKernelsCheckBounds(t *testing.T) {
 		},
 		"WindowMax2d max": func() {
 			Default.WindowMax2d(NewBuffer(backend.Float32, 3), 0, NewBuffer(backend.Int64, 4), 0, x, 0, 1, w)
+		},
+		"WindowMax2dGrad position": func() {
+			at := NewBuffer(backend.Int64, 4)
+			at.I64[2] = 16
+			Default.WindowMax2dGrad(NewBuffer(backend.Float32, 16), 0, NewBuffer(backend.Float32, 4), 0, at, 0, 1, w)
+		},
+		"WindowMax2dGrad dst": func() {
+			Default.WindowMax2dGrad(small, 0, NewBuffer(backend.Float32, 4), 0, NewBuffer(backend.Int64, 4), 0, 1, w)
 		},
 		"WindowMax2d empty window": func() {
 			// Taps at columns −1 and 1 of a plane one column wide.
