@@ -133,24 +133,21 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 }
 
 // sgemmTransposes reports whether Sgemm computes C as (Bᵀ·Aᵀ)ᵀ: when C
-// is narrower than a micro-panel (n < NR) but its width fits fewer
-// micro-kernel rows than columns (n rounded up to MR is below NR), as for
-// a convolution's weight gradient [out, C·9] at C = 1 with a long depth.
-// Every tile of such a C is an edge tile, sixteen columns computed for n;
-// transposed, n rows of MR are. C must be tall enough to fill the columns
-// (m ≥ 2·NR) but not so tall that packing Aᵀ as the B operand costs more
-// than it saves (m ≤ 4·NR), and the depth long (k ≥ 8·m); beta must be
-// zero. Measured (1 thread, AVX-512 kernel): 32×9×43264 0.84 → 0.62 ms,
-// 64×6×2048 48 → 31 µs; but 256×10×4096 275 → 330 µs, hence the bounds.
+// is at most 8 columns wide, so that every tile of C is an edge tile that
+// computes sixteen columns for n, while transposed the n columns become
+// rows of a kernel of at most 8 rows (AVX-512's 4- and 8-row kernels) or
+// of one or two AVX2 blocks of 6. C must be tall enough to fill the
+// columns (m ≥ 2·NR) but not so tall that packing Aᵀ as the B operand
+// costs more than it saves (m ≤ 4·NR), and the depth long (k ≥ 8·m); beta
+// must be zero. Measured (1 thread, AVX-512, same run): 64×6×2048 36 →
+// 24 µs; but 32×9×43264 0.53 → 0.59 ms and 64×10×1024 21 → 23 µs, where
+// the 12-row kernel and the packing of Aᵀ cost more than the columns
+// saved, and 256×10×4096 275 → 330 µs.
 func sgemmTransposes(m, n, k int, beta float32) bool {
-	if beta != 0 || n >= sgemmNR || m < 2*sgemmNR || m > 4*sgemmNR || k < 8*m || sgemmNoTranspose {
+	if beta != 0 || n > 8 || m < 2*sgemmNR || m > 4*sgemmNR || k < 8*m || sgemmNoTranspose {
 		return false
 	}
-	mr := sgemmMR
-	if Accelerated() && UsingAVX512() {
-		mr = sgemmMR512
-	}
-	return (n+mr-1)/mr*mr < sgemmNR
+	return true
 }
 
 // sgemmNoTranspose turns the transposed path off in tests and benchmarks.
@@ -400,7 +397,7 @@ func (j *sgemmJob) block(buf *sgemmBuf, i0, i1, j0, j1 int) {
 				mb := min(mc, i1-ic)
 				if packA {
 					sgemmPackA(MR, buf.a, j.a, j.lda, j.transA, ic, mb, pc, kb)
-				} else if e := mb % MR; e != 0 {
+				} else if e := mb % MR; e != 0 && j.edgeRows(e) != e {
 					sgemmPackA(MR, buf.a, j.a, j.lda, j.transA, ic+mb-e, e, pc, kb)
 				}
 				j.macro(buf, packA, packB, mb, nb, kb, ic, jc, pc, beta)
@@ -477,23 +474,24 @@ func (j *sgemmJob) macro(buf *sgemmBuf, packA, packB bool, mb, nb, kb, ic, jc, p
 		}
 		for ir := 0; ir < mb; ir += MR {
 			mr := min(MR, mb-ir)
+			rows := j.edgeRows(mr) // the kernel's rows: MR, or fewer for edge rows
 			ap, rsa, csa := buf.a[:MR*kb], 1, MR
 			if packA {
 				ap = buf.a[ir*kb : (ir+MR)*kb]
-			} else if mr == MR && !j.transA {
+			} else if mr == rows && !j.transA {
 				off := (ic+ir)*lda + pc
-				ap, rsa, csa = j.a[off:off+(MR-1)*lda+kb], lda, 1
-			} else if mr == MR {
+				ap, rsa, csa = j.a[off:off+(rows-1)*lda+kb], lda, 1
+			} else if mr == rows {
 				off := pc*lda + ic + ir
-				ap, rsa, csa = j.a[off:off+(kb-1)*lda+MR], 1, lda
+				ap, rsa, csa = j.a[off:off+(kb-1)*lda+rows], 1, lda
 			}
 			off := (ic+ir)*ldc + jc + jr
-			if mr == MR && nr == sgemmNR {
-				j.kernel(kb, ap, rsa, csa, bp, rsb, c[off:off+(MR-1)*ldc+sgemmNR], ldc, alpha, beta)
+			if mr == rows && nr == sgemmNR {
+				j.kernel(rows, kb, ap, rsa, csa, bp, rsb, c[off:off+(rows-1)*ldc+sgemmNR], ldc, alpha, beta)
 				continue
 			}
 			t := buf.tile[:]
-			j.kernel(kb, ap, rsa, csa, bp, rsb, t, sgemmNR, alpha, 0)
+			j.kernel(rows, kb, ap, rsa, csa, bp, rsb, t, sgemmNR, alpha, 0)
 			for r := 0; r < mr; r++ {
 				crow := c[off+r*ldc : off+r*ldc+nr]
 				trow := t[r*sgemmNR : r*sgemmNR+nr]
@@ -509,12 +507,34 @@ func (j *sgemmJob) macro(buf *sgemmBuf, packA, packB bool, mb, nb, kb, ic, jc, p
 	}
 }
 
-// kernel computes one MR×NR tile with the assembly micro-kernel or its
-// plain-Go twin. The slices cover exactly what the kernel reads and writes.
-func (j *sgemmJob) kernel(k int, a []float32, rsa, csa int, b []float32, rsb int, c []float32, ldc int, alpha, beta float32) {
+// edgeRows returns the rows of the kernel that computes mr ≤ MR rows of C:
+// MR, but for the AVX-512 kernel the least multiple of four, so that the
+// edge rows of C (four of a C of 64 rows) are not computed as twelve.
+func (j *sgemmJob) edgeRows(mr int) int {
+	if j.kern != kernAVX512 || sgemmNoEdgeKernels {
+		return j.mr
+	}
+	return (mr + 3) / 4 * 4
+}
+
+// sgemmNoEdgeKernels turns the 4- and 8-row AVX-512 kernels off in tests and
+// benchmarks.
+var sgemmNoEdgeKernels bool
+
+// kernel computes one rows×NR tile (rows = MR, or 4 or 8 with AVX-512)
+// with the assembly micro-kernel or its plain-Go twin. The slices cover
+// exactly what the kernel reads and writes.
+func (j *sgemmJob) kernel(rows, k int, a []float32, rsa, csa int, b []float32, rsb int, c []float32, ldc int, alpha, beta float32) {
 	switch j.kern {
 	case kernAVX512:
-		sgemmKernel12x16AVX512(k, &a[0], rsa, csa, &b[0], rsb, &c[0], ldc, alpha, beta)
+		switch rows {
+		case 4:
+			sgemmKernel4x16AVX512(k, &a[0], rsa, csa, &b[0], rsb, &c[0], ldc, alpha, beta)
+		case 8:
+			sgemmKernel8x16AVX512(k, &a[0], rsa, csa, &b[0], rsb, &c[0], ldc, alpha, beta)
+		default:
+			sgemmKernel12x16AVX512(k, &a[0], rsa, csa, &b[0], rsb, &c[0], ldc, alpha, beta)
+		}
 	case kernAVX2:
 		sgemmKernel6x16(k, &a[0], rsa, csa, &b[0], rsb, &c[0], ldc, alpha, beta)
 	default:

@@ -515,6 +515,326 @@ overwrite:
 	VZEROUPPER
 	RET
 
+// func sgemmKernel8x16AVX512(k int, a *float32, rsa int, csa int, b *float32, rsb int, c *float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sgemmKernel8x16AVX512(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), AX
+	MOVQ rsa+16(FP), CX
+	MOVQ csa+24(FP), DX
+	MOVQ rsb+40(FP), BX
+	SHLQ $0x02, CX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ a+8(FP), SI
+	LEAQ (CX)(CX*2), DI
+	LEAQ (SI)(DI*1), R8
+	LEAQ (R8)(DI*1), DI
+	MOVQ b+32(FP), R9
+	MOVQ c+48(FP), R10
+	MOVQ ldc+56(FP), R11
+	SHLQ $0x02, R11
+
+	// Zero the accumulators and warm the C tile.
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	MOVQ       R10, R12
+	PREFETCHT0 (R12)
+	PREFETCHT0 60(R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	PREFETCHT0 60(R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	PREFETCHT0 60(R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	PREFETCHT0 60(R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	PREFETCHT0 60(R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	PREFETCHT0 60(R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	PREFETCHT0 60(R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	PREFETCHT0 60(R12)
+	MOVQ       AX, R12
+	SHRQ       $0x02, R12
+	JZ         tail
+
+loop:
+	VMOVUPS          (R9), Z8
+	VFMADD231PS.BCST (SI), Z8, Z0
+	VFMADD231PS.BCST (SI)(CX*1), Z8, Z1
+	VFMADD231PS.BCST (SI)(CX*2), Z8, Z2
+	VFMADD231PS.BCST (R8), Z8, Z3
+	VFMADD231PS.BCST (R8)(CX*1), Z8, Z4
+	VFMADD231PS.BCST (R8)(CX*2), Z8, Z5
+	VFMADD231PS.BCST (DI), Z8, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z8, Z7
+	ADDQ             DX, SI
+	ADDQ             DX, R8
+	ADDQ             DX, DI
+	ADDQ             BX, R9
+	VMOVUPS          (R9), Z8
+	VFMADD231PS.BCST (SI), Z8, Z0
+	VFMADD231PS.BCST (SI)(CX*1), Z8, Z1
+	VFMADD231PS.BCST (SI)(CX*2), Z8, Z2
+	VFMADD231PS.BCST (R8), Z8, Z3
+	VFMADD231PS.BCST (R8)(CX*1), Z8, Z4
+	VFMADD231PS.BCST (R8)(CX*2), Z8, Z5
+	VFMADD231PS.BCST (DI), Z8, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z8, Z7
+	ADDQ             DX, SI
+	ADDQ             DX, R8
+	ADDQ             DX, DI
+	ADDQ             BX, R9
+	VMOVUPS          (R9), Z8
+	VFMADD231PS.BCST (SI), Z8, Z0
+	VFMADD231PS.BCST (SI)(CX*1), Z8, Z1
+	VFMADD231PS.BCST (SI)(CX*2), Z8, Z2
+	VFMADD231PS.BCST (R8), Z8, Z3
+	VFMADD231PS.BCST (R8)(CX*1), Z8, Z4
+	VFMADD231PS.BCST (R8)(CX*2), Z8, Z5
+	VFMADD231PS.BCST (DI), Z8, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z8, Z7
+	ADDQ             DX, SI
+	ADDQ             DX, R8
+	ADDQ             DX, DI
+	ADDQ             BX, R9
+	VMOVUPS          (R9), Z8
+	VFMADD231PS.BCST (SI), Z8, Z0
+	VFMADD231PS.BCST (SI)(CX*1), Z8, Z1
+	VFMADD231PS.BCST (SI)(CX*2), Z8, Z2
+	VFMADD231PS.BCST (R8), Z8, Z3
+	VFMADD231PS.BCST (R8)(CX*1), Z8, Z4
+	VFMADD231PS.BCST (R8)(CX*2), Z8, Z5
+	VFMADD231PS.BCST (DI), Z8, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z8, Z7
+	ADDQ             DX, SI
+	ADDQ             DX, R8
+	ADDQ             DX, DI
+	ADDQ             BX, R9
+	DECQ             R12
+	JNZ              loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	VMOVUPS          (R9), Z8
+	VFMADD231PS.BCST (SI), Z8, Z0
+	VFMADD231PS.BCST (SI)(CX*1), Z8, Z1
+	VFMADD231PS.BCST (SI)(CX*2), Z8, Z2
+	VFMADD231PS.BCST (R8), Z8, Z3
+	VFMADD231PS.BCST (R8)(CX*1), Z8, Z4
+	VFMADD231PS.BCST (R8)(CX*2), Z8, Z5
+	VFMADD231PS.BCST (DI), Z8, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z8, Z7
+	ADDQ             DX, SI
+	ADDQ             DX, R8
+	ADDQ             DX, DI
+	ADDQ             BX, R9
+	DECQ             AX
+	JNZ              tailloop
+
+store:
+	// C = alpha·acc + beta·C, without reading C when beta == 0.
+	VBROADCASTSS alpha+64(FP), Z9
+	VMULPS       Z0, Z9, Z0
+	VMULPS       Z1, Z9, Z1
+	VMULPS       Z2, Z9, Z2
+	VMULPS       Z3, Z9, Z3
+	VMULPS       Z4, Z9, Z4
+	VMULPS       Z5, Z9, Z5
+	VMULPS       Z6, Z9, Z6
+	VMULPS       Z7, Z9, Z7
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           overwrite
+	VBROADCASTSS beta+68(FP), Z9
+	VFMADD231PS  (R10), Z9, Z0
+	VMOVUPS      Z0, (R10)
+	ADDQ         R11, R10
+	VFMADD231PS  (R10), Z9, Z1
+	VMOVUPS      Z1, (R10)
+	ADDQ         R11, R10
+	VFMADD231PS  (R10), Z9, Z2
+	VMOVUPS      Z2, (R10)
+	ADDQ         R11, R10
+	VFMADD231PS  (R10), Z9, Z3
+	VMOVUPS      Z3, (R10)
+	ADDQ         R11, R10
+	VFMADD231PS  (R10), Z9, Z4
+	VMOVUPS      Z4, (R10)
+	ADDQ         R11, R10
+	VFMADD231PS  (R10), Z9, Z5
+	VMOVUPS      Z5, (R10)
+	ADDQ         R11, R10
+	VFMADD231PS  (R10), Z9, Z6
+	VMOVUPS      Z6, (R10)
+	ADDQ         R11, R10
+	VFMADD231PS  (R10), Z9, Z7
+	VMOVUPS      Z7, (R10)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Z0, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z2, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z3, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z4, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z5, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z6, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z7, (R10)
+	VZEROUPPER
+	RET
+
+// func sgemmKernel4x16AVX512(k int, a *float32, rsa int, csa int, b *float32, rsb int, c *float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sgemmKernel4x16AVX512(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), AX
+	MOVQ rsa+16(FP), CX
+	MOVQ csa+24(FP), DX
+	MOVQ rsb+40(FP), BX
+	SHLQ $0x02, CX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ a+8(FP), SI
+	LEAQ (CX)(CX*2), DI
+	LEAQ (SI)(DI*1), DI
+	MOVQ b+32(FP), R8
+	MOVQ c+48(FP), R9
+	MOVQ ldc+56(FP), R10
+	SHLQ $0x02, R10
+
+	// Zero the accumulators and warm the C tile.
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	MOVQ       R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 60(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 60(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 60(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 60(R11)
+	MOVQ       AX, R11
+	SHRQ       $0x02, R11
+	JZ         tail
+
+loop:
+	VMOVUPS          (R8), Z4
+	VFMADD231PS.BCST (SI), Z4, Z0
+	VFMADD231PS.BCST (SI)(CX*1), Z4, Z1
+	VFMADD231PS.BCST (SI)(CX*2), Z4, Z2
+	VFMADD231PS.BCST (DI), Z4, Z3
+	ADDQ             DX, SI
+	ADDQ             DX, DI
+	ADDQ             BX, R8
+	VMOVUPS          (R8), Z4
+	VFMADD231PS.BCST (SI), Z4, Z0
+	VFMADD231PS.BCST (SI)(CX*1), Z4, Z1
+	VFMADD231PS.BCST (SI)(CX*2), Z4, Z2
+	VFMADD231PS.BCST (DI), Z4, Z3
+	ADDQ             DX, SI
+	ADDQ             DX, DI
+	ADDQ             BX, R8
+	VMOVUPS          (R8), Z4
+	VFMADD231PS.BCST (SI), Z4, Z0
+	VFMADD231PS.BCST (SI)(CX*1), Z4, Z1
+	VFMADD231PS.BCST (SI)(CX*2), Z4, Z2
+	VFMADD231PS.BCST (DI), Z4, Z3
+	ADDQ             DX, SI
+	ADDQ             DX, DI
+	ADDQ             BX, R8
+	VMOVUPS          (R8), Z4
+	VFMADD231PS.BCST (SI), Z4, Z0
+	VFMADD231PS.BCST (SI)(CX*1), Z4, Z1
+	VFMADD231PS.BCST (SI)(CX*2), Z4, Z2
+	VFMADD231PS.BCST (DI), Z4, Z3
+	ADDQ             DX, SI
+	ADDQ             DX, DI
+	ADDQ             BX, R8
+	DECQ             R11
+	JNZ              loop
+
+tail:
+	ANDQ $0x03, AX
+	JZ   store
+
+tailloop:
+	VMOVUPS          (R8), Z4
+	VFMADD231PS.BCST (SI), Z4, Z0
+	VFMADD231PS.BCST (SI)(CX*1), Z4, Z1
+	VFMADD231PS.BCST (SI)(CX*2), Z4, Z2
+	VFMADD231PS.BCST (DI), Z4, Z3
+	ADDQ             DX, SI
+	ADDQ             DX, DI
+	ADDQ             BX, R8
+	DECQ             AX
+	JNZ              tailloop
+
+store:
+	// C = alpha·acc + beta·C, without reading C when beta == 0.
+	VBROADCASTSS alpha+64(FP), Z5
+	VMULPS       Z0, Z5, Z0
+	VMULPS       Z1, Z5, Z1
+	VMULPS       Z2, Z5, Z2
+	VMULPS       Z3, Z5, Z3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           overwrite
+	VBROADCASTSS beta+68(FP), Z5
+	VFMADD231PS  (R9), Z5, Z0
+	VMOVUPS      Z0, (R9)
+	ADDQ         R10, R9
+	VFMADD231PS  (R9), Z5, Z1
+	VMOVUPS      Z1, (R9)
+	ADDQ         R10, R9
+	VFMADD231PS  (R9), Z5, Z2
+	VMOVUPS      Z2, (R9)
+	ADDQ         R10, R9
+	VFMADD231PS  (R9), Z5, Z3
+	VMOVUPS      Z3, (R9)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Z0, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z2, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z3, (R9)
+	VZEROUPPER
+	RET
+
 // func sgemmPackBN(kb int, b *float32, ldb int, dst *float32)
 // Requires: AVX
 TEXT ·sgemmPackBN(SB), NOSPLIT, $0-32

@@ -17,13 +17,25 @@ func sgemmKernel6x16(k int, a *float32, rsa, csa int, b *float32, rsb int, c *fl
 }
 
 // sgemmKernel12x16AVX512 stands in for the AVX-512 micro-kernel, as
-// sgemmKernel6x16 does.
+// sgemmKernel6x16 does; so do the 8- and 4-row kernels.
 func sgemmKernel12x16AVX512(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32) {
+	sgemmKernelRows(sgemmMR512, k, a, rsa, csa, b, rsb, c, ldc, alpha, beta)
+}
+
+func sgemmKernel8x16AVX512(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32) {
+	sgemmKernelRows(8, k, a, rsa, csa, b, rsb, c, ldc, alpha, beta)
+}
+
+func sgemmKernel4x16AVX512(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32) {
+	sgemmKernelRows(4, k, a, rsa, csa, b, rsb, c, ldc, alpha, beta)
+}
+
+func sgemmKernelRows(mr, k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32) {
 	kk := max(k, 1)
-	la := (sgemmMR512-1)*rsa + (kk-1)*csa + 1
+	la := (mr-1)*rsa + (kk-1)*csa + 1
 	lb := (kk-1)*rsb + sgemmNR
-	lc := (sgemmMR512-1)*ldc + sgemmNR
-	sgemmKernelGo(sgemmMR512, k, unsafe.Slice(a, la), rsa, csa, unsafe.Slice(b, lb), rsb, unsafe.Slice(c, lc), ldc, alpha, beta)
+	lc := (mr-1)*ldc + sgemmNR
+	sgemmKernelGo(mr, k, unsafe.Slice(a, la), rsa, csa, unsafe.Slice(b, lb), rsb, unsafe.Slice(c, lc), ldc, alpha, beta)
 }
 
 // sgemmPackBN stands in for the assembly packer, as sgemmKernel6x16 does.

@@ -27,6 +27,26 @@ func sgemmKernel6x16(k int, a *float32, rsa int, csa int, b *float32, rsb int, c
 //go:noescape
 func sgemmKernel12x16AVX512(k int, a *float32, rsa int, csa int, b *float32, rsb int, c *float32, ldc int, alpha float32, beta float32)
 
+// sgemmKernel8x16AVX512 is sgemmKernel6x16 for a 8×16 tile, with AVX-512F:
+//
+//	C[i*ldc+j] = alpha·Σ_p A[i*rsa+p*csa]·B[p*rsb+j] + beta·C[i*ldc+j],  i < 8, j < 16, p < k,
+//
+// with the same strides, packed layouts and reading of C. Its plain-Go twin
+// is sgemmKernelGo with mr = 8.
+//
+//go:noescape
+func sgemmKernel8x16AVX512(k int, a *float32, rsa int, csa int, b *float32, rsb int, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel4x16AVX512 is sgemmKernel6x16 for a 4×16 tile, with AVX-512F:
+//
+//	C[i*ldc+j] = alpha·Σ_p A[i*rsa+p*csa]·B[p*rsb+j] + beta·C[i*ldc+j],  i < 4, j < 16, p < k,
+//
+// with the same strides, packed layouts and reading of C. Its plain-Go twin
+// is sgemmKernelGo with mr = 4.
+//
+//go:noescape
+func sgemmKernel4x16AVX512(k int, a *float32, rsa int, csa int, b *float32, rsb int, c *float32, ldc int, alpha float32, beta float32)
+
 // sgemmPackBN packs an NR-column micro-panel of row-major B:
 //
 //	dst[p*16+x] = b[p*ldb+x],  p < kb, x < 16

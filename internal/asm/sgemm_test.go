@@ -298,10 +298,10 @@ func TestSgemmKernel(t *testing.T) {
 		f  func(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
 	}{{sgemmMR, sgemmKernel6x16}}
 	if HasAVX512 {
-		kernels = append(kernels, struct {
+		kernels = append(kernels, []struct {
 			mr int
 			f  func(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
-		}{sgemmMR512, sgemmKernel12x16AVX512})
+		}{{sgemmMR512, sgemmKernel12x16AVX512}, {8, sgemmKernel8x16AVX512}, {4, sgemmKernel4x16AVX512}}...)
 	}
 	for _, kern := range kernels {
 		MR := kern.mr
@@ -437,13 +437,13 @@ func TestSgemmBlockSizes(t *testing.T) {
 // (narrow, short C with a long depth) against the reference, on every
 // path and transposition, and that the rule picks them.
 func TestSgemmTransposed(t *testing.T) {
-	shapes := [][3]int{{32, 9, 300}, {40, 5, 400}, {64, 1, 600}, {33, 12, 270}}
+	shapes := [][3]int{{32, 8, 300}, {40, 5, 400}, {64, 1, 600}, {33, 7, 270}}
 	for _, s := range shapes {
 		if !sgemmTransposes(s[0], s[1], s[2], 0) {
 			t.Fatalf("%v: not taken as transposed", s)
 		}
 	}
-	if sgemmTransposes(32, 9, 300, 1) || sgemmTransposes(256, 10, 4096, 0) || sgemmTransposes(32, 16, 300, 0) {
+	if sgemmTransposes(32, 8, 300, 1) || sgemmTransposes(256, 6, 4096, 0) || sgemmTransposes(32, 9, 300, 0) {
 		t.Fatal("transposed path taken where it should not be")
 	}
 	forEachPath(t, func(t *testing.T) {
@@ -454,4 +454,26 @@ func TestSgemmTransposed(t *testing.T) {
 			newSgemmCase(rng, tr[1], tr[0], s[0], s[1], s[2], 1, 0, 0).run(t, goParallel(3))
 		}
 	})
+}
+
+// TestSgemmEdgeRows runs products whose last block of rows is 1 to 11 rows
+// (the 4- and 8-row AVX-512 kernels, in place and packed) with the edge
+// kernels on and off, against the reference.
+func TestSgemmEdgeRows(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noEdgeKernels=%v", off), func(t *testing.T) {
+			defer func(p bool) { sgemmNoEdgeKernels = p }(sgemmNoEdgeKernels)
+			sgemmNoEdgeKernels = off
+			forEachPath(t, func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(15, 16))
+				for e := 1; e < sgemmMR512; e++ {
+					for x, tr := range transCases {
+						m := 2*sgemmMR512 + e
+						ab := sgemmAlphaBeta[(e+x)%len(sgemmAlphaBeta)]
+						newSgemmCase(rng, tr[0], tr[1], m, 2*sgemmNR+3, 37, ab[0], ab[1], x%3).run(t, nil)
+					}
+				}
+			})
+		})
+	}
 }

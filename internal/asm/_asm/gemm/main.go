@@ -36,7 +36,9 @@ func addr(name string) Mem {
 func main() {
 	ConstraintExpr("!purego")
 	kernel()
-	kernel512()
+	kernel512(mr512)
+	kernel512(8)
+	kernel512(4)
 	packBN()
 	packBT()
 	Generate()
@@ -283,35 +285,40 @@ const mr512 = 12
 
 var zmm = []Register{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15}
 
-func kernel512() {
-	name := fmt.Sprintf("sgemmKernel%dx16AVX512", mr512)
+// kernel512 emits the AVX-512 kernel for a tile of mr rows: mr512 for the
+// blocks of C, and 8 and 4 for the edge rows of C that a block of twelve
+// would cover with zeros (a C of 64 rows is five blocks and four rows;
+// the 4-row kernel's four FMA chains run the pipes at half rate, but on a
+// third of the work).
+func kernel512(mr int) {
+	name := fmt.Sprintf("sgemmKernel%dx16AVX512", mr)
 	TEXT(name, NOSPLIT, "func(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)")
 	Pragma("noescape")
 	Doc(
-		fmt.Sprintf("%s is sgemmKernel6x16 for a %d×16 tile, with AVX-512F:", name, mr512),
+		fmt.Sprintf("%s is sgemmKernel6x16 for a %d×16 tile, with AVX-512F:", name, mr),
 		"",
-		fmt.Sprintf("\tC[i*ldc+j] = alpha·Σ_p A[i*rsa+p*csa]·B[p*rsb+j] + beta·C[i*ldc+j],  i < %d, j < 16, p < k,", mr512),
+		fmt.Sprintf("\tC[i*ldc+j] = alpha·Σ_p A[i*rsa+p*csa]·B[p*rsb+j] + beta·C[i*ldc+j],  i < %d, j < 16, p < k,", mr),
 		"",
 		"with the same strides, packed layouts and reading of C. Its plain-Go twin",
-		"is sgemmKernelGo with mr = 12.",
+		fmt.Sprintf("is sgemmKernelGo with mr = %d.", mr),
 	)
 
-	ka := loadKernelArgs(mr512)
+	ka := loadKernelArgs(mr)
 	k, bases, aRow, bp, cp, ldc := ka.k, ka.bases, ka.aRow, ka.bp, ka.cp, ka.ldc
 
-	acc := zmm[:mr512]
-	bv := zmm[mr512]
-	tmp := zmm[mr512+1]
+	acc := zmm[:mr]
+	bv := zmm[mr]
+	tmp := zmm[mr+1]
 
 	Comment("Zero the accumulators and warm the C tile.")
 	for _, r := range acc {
 		VPXORD(r, r, r)
 	}
-	warmC(cp, ldc, mr512, 16)
+	warmC(cp, ldc, mr, 16)
 
 	step := func() {
 		VMOVUPS(Mem{Base: bp}, bv)
-		for r := 0; r < mr512; r++ {
+		for r := 0; r < mr; r++ {
 			VFMADD231PS_BCST(aRow(r), bv, acc[r])
 		}
 		for _, b := range bases {
@@ -322,7 +329,7 @@ func kernel512() {
 
 	depthLoop(k, step)
 
-	storeC(acc, mr512, 1, 64, cp, ldc, tmp, tmp)
+	storeC(acc, mr, 1, 64, cp, ldc, tmp, tmp)
 }
 
 // kernelArgs are a micro-kernel's loaded arguments, strides in bytes.
