@@ -21,8 +21,8 @@ type attrs struct {
 	lo, hi     float64
 	idx        *tensor.Tensor
 	dtype      tensor.DType
-	saved      *tensor.Tensor  // what a forward keeps for its rule (Normalize's 1/σ)
-	win        tensor.Window2d // Unfold2d's and Fold2d's geometry
+	saved      *tensor.Tensor   // what a forward keeps for its rule (Normalize's 1/σ)
+	win        *tensor.Window2d // the window ops' geometry (a pointer: attrs is copied per op)
 }
 
 // noAttrs is the attrs of every op applied without any (most of them):
@@ -33,7 +33,7 @@ var noAttrs attrs
 func (a *attrs) zero() bool {
 	return a.axes == nil && a.axis == 0 && !a.keep && a.shape == nil && a.perm == nil &&
 		a.start == 0 && a.end == 0 && a.step == 0 && a.lo == 0 && a.hi == 0 && a.idx == nil && a.dtype == 0 &&
-		a.saved == nil && a.win == (tensor.Window2d{})
+		a.saved == nil && a.win == nil
 }
 
 // node records one op application in the graph.

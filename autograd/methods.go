@@ -336,16 +336,16 @@ func (v *Var) IndexSelect(axis int, idx *tensor.Tensor) *Var {
 
 // Unfold2d returns the sliding windows of v [N, C, H, W] as [N, C, K, L]
 // (im2col; see tensor.Unfold2d). Its gradient is Fold2d of the output's.
-func (v *Var) Unfold2d(w tensor.Window2d) *Var { return apply(opUnfold2d, attrs{win: w}, v) }
+func (v *Var) Unfold2d(w tensor.Window2d) *Var { return apply(opUnfold2d, attrs{win: &w}, v) }
 
 // Fold2d sums the columns v [N, C, K, L] back into [N, C, H, W] (col2im;
 // see tensor.Fold2d), the adjoint of Unfold2d.
-func (v *Var) Fold2d(w tensor.Window2d) *Var { return apply(opFold2d, attrs{win: w}, v) }
+func (v *Var) Fold2d(w tensor.Window2d) *Var { return apply(opFold2d, attrs{win: &w}, v) }
 
 // WindowMax2d returns the maximum of each window of v [N, C, H, W] as
 // [N, C, OutH, OutW] (max pooling; see tensor.WindowMax2d). The gradient
 // goes to the element each maximum came from.
-func (v *Var) WindowMax2d(w tensor.Window2d) *Var { return apply(opWindowMax2d, attrs{win: w}, v) }
+func (v *Var) WindowMax2d(w tensor.Window2d) *Var { return apply(opWindowMax2d, attrs{win: &w}, v) }
 
 // ScatterAdd returns v with src added at idx along axis (see
 // tensor.ScatterAdd); gradients flow to both v and src.

@@ -449,20 +449,20 @@ func init() {
 	// Unfold2d (im2col) and Fold2d (col2im) are linear and each other's
 	// adjoint.
 	opUnfold2d = def("Unfold2d", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
-		return tensor.Unfold2d(x[0], a.win)
+		return tensor.Unfold2d(x[0], *a.win)
 	}, func(c *ctx) []*Var { return []*Var{apply(opFold2d, attrs{win: c.a.win}, c.g)} })
 	opFold2d = def("Fold2d", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
-		return tensor.Fold2d(x[0], a.win)
+		return tensor.Fold2d(x[0], *a.win)
 	}, func(c *ctx) []*Var { return []*Var{apply(opUnfold2d, attrs{win: c.a.win}, c.g)} })
 
 	// WindowMax2d keeps the positions of its maxima; the gradient goes
 	// there, one element per window (a scatter into zeros).
 	opWindowMax2d = def("WindowMax2d", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
-		m, at := tensor.WindowMax2d(x[0], a.win)
+		m, at := tensor.WindowMax2d(x[0], *a.win)
 		a.saved = at
 		return m
 	}, func(c *ctx) []*Var {
-		w := c.a.win
+		w := *c.a.win
 		if !c.g.requiresGrad {
 			return []*Var{Const(tensor.WindowMax2dGrad(c.g.Data, c.a.saved, w))}
 		}
