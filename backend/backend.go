@@ -222,6 +222,25 @@ type Windows interface {
 	WindowMax2dGrad(dst Buffer, dOff int, g Buffer, gOff int, at Buffer, aOff int, planes int, w Window2d)
 }
 
+// Rows is implemented by backends with fused kernels over contiguous rows
+// of n elements, for Float32 and Float64 (rows·n elements from each
+// offset; rstd holds one value per row): the normalisation of LayerNorm
+// and GroupNorm and the backward passes of it and of softmax, each one
+// pass per row instead of five to seven elementwise and reduction ops.
+// Package tensor composes the same results from ordinary ops on backends
+// without it.
+type Rows interface {
+	// NormalizeRows sets, per row, y = (x − mean)·rstd with
+	// rstd = 1/√(var + eps) and var the biased variance.
+	NormalizeRows(y Buffer, yOff int, rstd Buffer, rOff int, x Buffer, xOff int, rows, n int, eps float64)
+	// NormalizeRowsGrad sets, per row, dx = (g − mean(g) − y·mean(g·y))·rstd:
+	// the gradient that reaches x when g reaches y = NormalizeRows(x).
+	NormalizeRowsGrad(dx Buffer, dOff int, g Buffer, gOff int, y Buffer, yOff int, rstd Buffer, rOff int, rows, n int)
+	// SoftmaxRowsGrad sets, per row, dx = y·(g − Σ g·y): the gradient that
+	// reaches x when g reaches y = softmax(x).
+	SoftmaxRowsGrad(dx Buffer, dOff int, g Buffer, gOff int, y Buffer, yOff int, rows, n int)
+}
+
 // ErrIndexOutOfRange is wrapped by the errors of Gather, IndexSelect and
 // ScatterAdd (or of a later Synchronize or Read) for an index outside the
 // indexed axis.
