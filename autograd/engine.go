@@ -55,6 +55,10 @@ type ctx struct {
 	out *Var
 	a   *attrs
 	g   *Var
+	// graph is set with CreateGraph: a rule whose gradient depends on the
+	// inputs (or the output) must then build it from Var ops, even when g
+	// itself is a constant, so that it can be differentiated again.
+	graph bool
 }
 
 // apply runs op's forward on the inputs' data and, when recording and some
@@ -278,7 +282,7 @@ func run(op string, roots []*Var, seeds []*tensor.Tensor, capture []*Var, opts [
 // scope of its own: its temporaries go back to the pool as soon as it
 // returns, and only the gradients it returns move on to the pass's scope.
 func callRule(n *node, g *Var, scoped bool) (gin []*Var) {
-	c := &ctx{in: n.inputs, out: n.out, a: n.a, g: g}
+	c := &ctx{in: n.inputs, out: n.out, a: n.a, g: g, graph: !scoped}
 	if !scoped {
 		return n.op.backward(c)
 	}

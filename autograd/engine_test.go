@@ -245,6 +245,17 @@ func TestGradGradCheckOps(t *testing.T) {
 		"slice":  func(v ...*autograd.Var) *autograd.Var { return v[0].Slice(1, 1, 4, 2).Exp() },
 		"gather": func(v ...*autograd.Var) *autograd.Var { return v[0].Gather(1, idx([]int64{1, 3, 0}, 3, 1)).Square() },
 		"div":    func(v ...*autograd.Var) *autograd.Var { return v[0].Div(v[0].Square().AddScalar(1)) },
+		"normalize": func(v ...*autograd.Var) *autograd.Var {
+			return v[0].Normalize(1e-3, 1)
+		},
+		"unfold": func(v ...*autograd.Var) *autograd.Var {
+			w := tensor.Window2d{InH: 3, InW: 4, OutH: 2, OutW: 3, KH: 2, KW: 2, SH: 1, SW: 1, DH: 1, DW: 1}
+			return v[0].Reshape(1, 1, 3, 4).Unfold2d(w).Square().Fold2d(w)
+		},
+		"windowmax": func(v ...*autograd.Var) *autograd.Var {
+			w := tensor.Window2d{InH: 3, InW: 4, OutH: 2, OutW: 2, KH: 2, KW: 2, SH: 1, SW: 2, DH: 1, DW: 1}
+			return v[0].Reshape(1, 1, 3, 4).WindowMax2d(w).Square()
+		},
 	}
 	for name, f := range cases {
 		in := []*tensor.Tensor{x}

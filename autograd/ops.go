@@ -348,22 +348,14 @@ func init() {
 		return []*Var{ga, gb}
 	})
 	opNormalize = def("Normalize", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor {
-		// The temporaries go back to the pool as soon as y is made; 1/σ
-		// stays with the node for the rule.
-		s := tensor.OpenScope()
-		xc := x[0].Sub(x[0].MeanKeep(a.axes...))
-		rstd := xc.Mul(xc).MeanKeep(a.axes...).AddScalar(a.lo).Rsqrt()
-		y := xc.Mul(rstd)
-		s.CloseReturning(y, rstd)
+		// 1/σ stays with the node for the rule.
+		y, rstd := tensor.Normalize(x[0], a.lo, a.axes...)
 		a.saved = rstd
 		return y
 	}, func(c *ctx) []*Var {
 		g, axes := c.g, c.a.axes
-		if !g.requiresGrad {
-			y, gd := c.out.Data, g.Data
-			m2 := gd.Mul(y).MeanKeep(axes...)
-			dx := gd.Sub(gd.MeanKeep(axes...)).Sub(y.Mul(m2)).Mul(c.a.saved)
-			return []*Var{Const(dx)}
+		if !c.graph && !g.requiresGrad {
+			return []*Var{Const(tensor.NormalizeGrad(g.Data, c.out.Data, c.a.saved, axes...))}
 		}
 		// CreateGraph: the same formula from Var ops on the input, so that
 		// it can be differentiated again.
@@ -377,6 +369,9 @@ func init() {
 		func(c *ctx) []*Var {
 			// dx = y ⊙ (g − Σ g⊙y)
 			y := c.out
+			if !c.graph && !c.g.requiresGrad {
+				return []*Var{Const(tensor.SoftmaxGrad(c.g.Data, y.Data, c.a.axis))}
+			}
 			return []*Var{y.Mul(c.g.Sub(c.g.Mul(y).SumKeep(c.a.axis)))}
 		})
 	opLogSoftmax = def("LogSoftmax", func(x []*tensor.Tensor, a *attrs) *tensor.Tensor { return x[0].LogSoftmax(a.axis) },
