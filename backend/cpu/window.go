@@ -1,12 +1,12 @@
 package cpu
 
-// Direct sliding-window kernels (backend.Windows): im2col, col2im and max
-// pooling's argmax, reading the planes row by row instead of through an
-// index tensor. For each kernel tap and output row, the output columns
-// whose tap lands inside the input row form one contiguous range
-// (winCols); everything outside it reads padding. With stride 1 the range
-// is a contiguous run of the input row, so Unfold2d copies it and Fold2d
-// adds it with one vector add.
+// Direct sliding-window kernels (backend.Windows): im2col, col2im, max
+// pooling and its backward, reading the planes row by row instead of
+// through an index tensor. For each kernel tap, the output rows and
+// columns whose tap lands inside the input form one contiguous range each
+// (winCols); everything outside reads padding. With stride 1 the tap's
+// block of rows is a strided 2-D block of the input, so Unfold2d copies
+// it and Fold2d adds it with one call (asm.CopyRows, asm.AddRows).
 
 import (
 	"fmt"
