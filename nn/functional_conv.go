@@ -15,16 +15,15 @@ package nn
 // the K axis (average) or take each window's maximum with
 // tensor.WindowMax2d (max).
 //
-// Reflect, replicate and circular padding, and the adaptive pools, read
-// their windows through one Int64 index tensor per geometry instead: entry
-// k·L + l is the flat position (row·W + col) of the input element that tap
-// k of output position l reads; the padding modes map a tap outside the
-// input to the element the padding would copy; a fill value (−∞, say)
-// reads position H·W, one element appended to each flattened plane. The
-// index is built once per geometry and cached (see convIndexCache), and an
-// IndexSelect along the flat axis gives the columns [N, C, K·L], which the
-// product multiplies per batch element; the adjoint of the IndexSelect is
-// the ScatterAdd that col2im needs.
+// Reflect, replicate and circular padding read their windows through one
+// Int64 index tensor per geometry instead: entry k·L + l is the flat
+// position (row·W + col) of the input element that tap k of output
+// position l reads, a tap outside the input mapped to the element the
+// padding copies. The index is built once per geometry and cached (see
+// convIndexCache), and an IndexSelect along the flat axis gives the
+// columns [N, C, K·L], which the product multiplies per batch element; the
+// adjoint of the IndexSelect is the ScatterAdd that col2im needs. The
+// adaptive pools (pool.go) have an index of their own.
 //
 // ConvTranspose2d is the adjoint of Conv2d, computed as such: the weight
 // multiplies the input into columns [N, out·K, H·W], and Fold2d with the
@@ -238,13 +237,6 @@ type convGeom struct {
 	dev                  tensor.Device
 }
 
-// convIndexEntry is a cached index: idx has K·L entries; padded says
-// whether some entry is the padding position inH·inW.
-type convIndexEntry struct {
-	idx    *tensor.Tensor
-	padded bool
-}
-
 // convIndexCache maps a geometry (convGeom, adaptiveGeom, avgDivisorKey) to
 // its index or divisor tensor. Geometries are few in a model, so entries
 // are kept for the life of the program.
@@ -271,40 +263,40 @@ func convMapCoord(i, n int, mode PaddingMode) (int, bool) {
 }
 
 // index returns the geometry's index (see the top of this file), building it
-// on first use.
-func (g convGeom) index() convIndexEntry {
+// on first use. Only the copying padding modes (reflect, replicate,
+// circular) have one: they map every tap into the input. Zero padding goes
+// through tensor.Unfold2d.
+func (g convGeom) index() *tensor.Tensor {
 	if e, ok := convIndexCache.Load(g); ok {
-		return e.(convIndexEntry)
+		return e.(*tensor.Tensor)
 	}
 	L, K := g.outH*g.outW, g.kH*g.kW
 	idx := make([]int64, K*L)
-	sentinel := int64(g.inH * g.inW)
-	padded := false
 	rows := make([]int, g.outH)
-	rowOK := make([]bool, g.outH)
 	for ki := range g.kH {
 		for oh := range g.outH {
-			rows[oh], rowOK[oh] = convMapCoord(oh*g.sH-g.pT+ki*g.dH, g.inH, g.mode)
+			r, ok := convMapCoord(oh*g.sH-g.pT+ki*g.dH, g.inH, g.mode)
+			if !ok {
+				panic("nn: convGeom.index: a tap in zero padding; zero padding has no index")
+			}
+			rows[oh] = r
 		}
 		for kj := range g.kW {
 			base := (ki*g.kW + kj) * L
 			for ow := range g.outW {
-				col, colOK := convMapCoord(ow*g.sW-g.pL+kj*g.dW, g.inW, g.mode)
+				col, ok := convMapCoord(ow*g.sW-g.pL+kj*g.dW, g.inW, g.mode)
+				if !ok {
+					panic("nn: convGeom.index: a tap in zero padding; zero padding has no index")
+				}
 				for oh := range g.outH {
-					v := sentinel
-					if colOK && rowOK[oh] {
-						v = int64(rows[oh]*g.inW + col)
-					} else {
-						padded = true
-					}
-					idx[base+oh*g.outW+ow] = v
+					idx[base+oh*g.outW+ow] = int64(rows[oh]*g.inW + col)
 				}
 			}
 		}
 	}
-	e := convIndexEntry{idx: tensor.Keep(tensor.FromSlice(idx, K*L).To(g.dev)), padded: padded}
-	got, _ := convIndexCache.LoadOrStore(g, e)
-	return got.(convIndexEntry)
+	t := tensor.Keep(tensor.FromSlice(idx, K*L).To(g.dev))
+	got, _ := convIndexCache.LoadOrStore(g, t)
+	return got.(*tensor.Tensor)
 }
 
 // window is g as a zero-padded tensor.Window2d (its mode aside).
@@ -313,23 +305,16 @@ func (g convGeom) window() tensor.Window2d {
 		SH: g.sH, SW: g.sW, PadT: g.pT, PadL: g.pL, DH: g.dH, DW: g.dW}
 }
 
-// im2col returns the windows of x [N, C, H, W] as [N, C, K, L], reading
-// fill where a window reaches into zero padding. Zero padding is one
-// Unfold2d op (direct kernels on the CPU); the other modes and fills go
-// through the index.
-func im2col(x *autograd.Var, g convGeom, fill float64) *autograd.Var {
-	if g.mode == PadZeros && fill == 0 {
+// im2col returns the windows of x [N, C, H, W] as [N, C, K, L]: one
+// Unfold2d op with zero padding (direct kernels on the CPU), an
+// IndexSelect through the geometry's index with the copying modes.
+func im2col(x *autograd.Var, g convGeom) *autograd.Var {
+	if g.mode == PadZeros {
 		return x.Unfold2d(g.window())
 	}
 	s := x.Shape()
 	n, c := s[0], s[1]
-	e := g.index()
-	flat := x.Reshape(n, c, g.inH*g.inW)
-	if e.padded {
-		pad := tensor.Full([]int{1, 1, 1}, fill, tensor.WithDType(x.DType()), tensor.WithDevice(g.dev)).Expand(n, c, 1)
-		flat = autograd.Cat([]*autograd.Var{flat, autograd.Const(pad)}, 2)
-	}
-	return flat.IndexSelect(2, e.idx).Reshape(n, c, g.kH*g.kW, g.outH*g.outW)
+	return x.Reshape(n, c, g.inH*g.inW).IndexSelect(2, g.index()).Reshape(n, c, g.kH*g.kW, g.outH*g.outW)
 }
 
 // convOutSize is the output length of a window sliding over n elements
@@ -451,7 +436,7 @@ func conv2d(op string, x, weight, bias *autograd.Var, s conv2dSpec) *autograd.Va
 	geom := convGeom{inH: h, inW: w, outH: oh, outW: ow, kH: kh, kW: kw, sH: s.stride[0], sW: s.stride[1],
 		pT: s.pad[0], pL: s.pad[2], dH: s.dilation[0], dW: s.dilation[1], mode: s.mode, dev: x.Data.Device()}
 	k, l := kh*kw, oh*ow
-	cols := im2col(x, geom, 0) // [N, C, K, L]
+	cols := im2col(x, geom) // [N, C, K, L]
 	if n > 1 && cols.Data.Permute(1, 2, 0, 3).IsContiguous() {
 		// Unfold2d's batch-inner columns: the whole batch is one
 		// C·K × N·L matrix, so the convolution is one large product

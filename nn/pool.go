@@ -194,7 +194,7 @@ func avgPool2d(op string, x *autograd.Var, s poolSpec) *autograd.Var {
 	x4, undo := batch4(op, x)
 	xs := x4.Shape()
 	g := s.geom(op, x4, xs[2], xs[3])
-	sum := im2col(x4, g, 0).Sum(2) // [N, C, L]
+	sum := im2col(x4, g).Sum(2) // [N, C, L]
 	var out *autograd.Var
 	if s.divisor != 0 {
 		out = sum.DivScalar(float64(s.divisor))

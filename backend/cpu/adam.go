@@ -17,14 +17,10 @@ func (*Backend) AdamUpdate(p backend.Buffer, pOff int, g backend.Buffer, gOff in
 	if pb.dt != gb.dt || pb.dt != mb.dt || pb.dt != vb.dt {
 		panic(fmt.Sprintf("cpu: AdamUpdate: dtypes %v, %v, %v and %v differ", pb.dt, gb.dt, mb.dt, vb.dt))
 	}
-	for _, c := range []struct {
-		b   *Buffer
-		off int
-	}{{pb, pOff}, {gb, gOff}, {mb, mOff}, {vb, vOff}} {
-		if n < 0 || c.off < 0 || c.off+n > c.b.Len() {
-			panic(fmt.Sprintf("cpu: AdamUpdate: [%d, %d) outside a buffer of %d elements", c.off, c.off+n, c.b.Len()))
-		}
-	}
+	spanCheck("AdamUpdate", "p", pb, pOff, n)
+	spanCheck("AdamUpdate", "g", gb, gOff, n)
+	spanCheck("AdamUpdate", "m", mb, mOff, n)
+	spanCheck("AdamUpdate", "v", vb, vOff, n)
 	switch pb.dt {
 	case backend.Float32:
 		adamChunks(pb.F32[pOff:pOff+n], gb.F32[gOff:gOff+n], mb.F32[mOff:mOff+n], vb.F32[vOff:vOff+n], a,

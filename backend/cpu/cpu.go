@@ -95,6 +95,15 @@ func buf(b backend.Buffer) *Buffer {
 	return cb
 }
 
+// spanCheck panics unless n elements from off fit b: the bounds check of
+// the kernels that take buffers with offsets (AdamUpdate, the window and
+// row kernels). what names the operand in the message.
+func spanCheck(op, what string, b *Buffer, off, n int) {
+	if off < 0 || n < 0 || off+n > b.Len() {
+		panic(fmt.Sprintf("cpu: %s: %s [%d, %d) outside a buffer of %d elements", op, what, off, off+n, b.Len()))
+	}
+}
+
 // Device implements backend.Backend.
 func (*Backend) Device() backend.Device { return backend.Device{Type: backend.CPU} }
 

@@ -28,7 +28,7 @@ func rowsCheck(op string, rows, n int, bufs []*Buffer, offs, per []int) backend.
 		if b.dt != dt {
 			panic(fmt.Sprintf("cpu: %s: dtypes %v and %v differ", op, dt, b.dt))
 		}
-		winCheck(op, "operand", b, offs[i], rows*per[i])
+		spanCheck(op, "operand", b, offs[i], rows*per[i])
 	}
 	if dt != backend.Float32 && dt != backend.Float64 {
 		panic(fmt.Sprintf("cpu: %s on %v not supported", op, dt))

@@ -34,13 +34,6 @@ func winCols(out, stride, off, n int) (lo, hi int) {
 	return min(lo, hi), hi
 }
 
-// winCheck panics unless n elements from off fit b.
-func winCheck(op, what string, b *Buffer, off, n int) {
-	if off < 0 || n < 0 || off+n > b.Len() {
-		panic(fmt.Sprintf("cpu: %s: %s [%d, %d) outside a buffer of %d elements", op, what, off, off+n, b.Len()))
-	}
-}
-
 // winBuffers returns the CPU buffers of Unfold2d or Fold2d, checked: one
 // dtype, dLen elements of dst from dOff and sLen of src from sOff.
 func winBuffers(op string, dst backend.Buffer, dOff, dLen int, src backend.Buffer, sOff, sLen int) (db, sb *Buffer) {
@@ -48,8 +41,8 @@ func winBuffers(op string, dst backend.Buffer, dOff, dLen int, src backend.Buffe
 	if db.dt != sb.dt {
 		panic(fmt.Sprintf("cpu: %s: dtypes %v and %v differ", op, db.dt, sb.dt))
 	}
-	winCheck(op, "dst", db, dOff, dLen)
-	winCheck(op, "src", sb, sOff, sLen)
+	spanCheck(op, "dst", db, dOff, dLen)
+	spanCheck(op, "src", sb, sOff, sLen)
 	return db, sb
 }
 
@@ -235,9 +228,9 @@ func (*Backend) WindowMax2d(max backend.Buffer, mOff int, at backend.Buffer, aOf
 	if ab.dt != backend.Int64 || mb.dt != sb.dt {
 		panic(fmt.Sprintf("cpu: %s: maxima %v, positions %v and input %v: want the input's dtype and int64", op, mb.dt, ab.dt, sb.dt))
 	}
-	winCheck(op, "max", mb, mOff, planes*l)
-	winCheck(op, "at", ab, aOff, planes*l)
-	winCheck(op, "src", sb, sOff, planes*hw)
+	spanCheck(op, "max", mb, mOff, planes*l)
+	spanCheck(op, "at", ab, aOff, planes*l)
+	spanCheck(op, "src", sb, sOff, planes*hw)
 	pos := ab.I64[aOff : aOff+planes*l]
 	switch sb.dt {
 	case backend.Float32:
@@ -324,9 +317,9 @@ func (*Backend) WindowMax2dGrad(dst backend.Buffer, dOff int, g backend.Buffer, 
 	if ab.dt != backend.Int64 || db.dt != gb.dt {
 		panic(fmt.Sprintf("cpu: %s: dst %v, gradient %v and positions %v: want one float dtype and int64", op, db.dt, gb.dt, ab.dt))
 	}
-	winCheck(op, "dst", db, dOff, planes*hw)
-	winCheck(op, "g", gb, gOff, planes*l)
-	winCheck(op, "at", ab, aOff, planes*l)
+	spanCheck(op, "dst", db, dOff, planes*hw)
+	spanCheck(op, "g", gb, gOff, planes*l)
+	spanCheck(op, "at", ab, aOff, planes*l)
 	pos := ab.I64[aOff : aOff+planes*l]
 	switch db.dt {
 	case backend.Float32:
